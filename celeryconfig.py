@@ -1,0 +1,42 @@
+"""Celery configuration (DESIGN.md §5). Values that vary by deployment come from Django settings."""
+
+from django.conf import settings
+from kombu import Queue
+
+broker_url = settings.CELERY_BROKER_URL or "memory://"
+result_backend = settings.REDIS_URL or None
+task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
+task_eager_propagates = True
+
+accept_content = ["json"]
+task_serializer = "json"
+result_serializer = "json"
+result_expires = 3600
+timezone = "UTC"
+enable_utc = True
+
+# A killed worker's task goes back to the queue; every task is idempotent because of this.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+task_soft_time_limit = 60
+task_time_limit = 90
+task_track_started = True
+worker_send_task_events = True
+task_send_sent_event = True
+broker_connection_retry_on_startup = True
+# Redis redelivers unacked messages after this; longer than any task's hard limit.
+broker_transport_options = {"visibility_timeout": 600}
+
+task_default_queue = "scan"
+task_queues = (Queue("scan"), Queue("notify"))
+task_routes = {
+    "scanner.tasks.scan_ticker": {"queue": "scan"},
+    "scanner.tasks.send_alerts": {"queue": "notify"},
+    "scanner.tasks.*": {"queue": "scan"},
+    "accounts.tasks.*": {"queue": "notify"},
+}
+
+beat_scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
+# Entries are created by migrations (editable in admin); see scanner/schedules.py.
+beat_schedule: dict = {}

@@ -7,7 +7,8 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 
-TICKER_RE = re.compile(r"^[A-Z]{1,6}(\.[A-Z])?$")
+# Letters first; digits are allowed after the first letter for test and vendor symbols like FAKE1.
+TICKER_RE = re.compile(r"^[A-Z][A-Z0-9]{0,5}(\.[A-Z])?$")
 PAIR_RE = re.compile(r"^(\d{1,3})-(\d{1,3})$")
 
 
@@ -18,7 +19,7 @@ def normalize_ticker(raw: str) -> str:
 def validate_ticker(value: str) -> None:
     if not TICKER_RE.match(value or ""):
         raise ValidationError(
-            "%(value)r is not a ticker: use 1 to 6 letters, optionally with a class suffix such as BRK.B.",
+            "%(value)r is not a ticker: use 1 to 6 letters (digits allowed after the first), optionally with a class suffix such as BRK.B.",
             code="invalid_ticker",
             params={"value": value},
         )

@@ -146,6 +146,11 @@ POLYGON_MAX_RPS = env_str("POLYGON_MAX_RPS", "10")
 # Embedded default: no key configured means the simulated market (see `manage.py marketsim`).
 MARKET_SIMULATED = not POLYGON_API_KEY
 
+# --- Discovery universe ------------------------------------------------------------------------
+UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))
+UNIVERSE_MIN_PRICE = env_number("UNIVERSE_MIN_PRICE", 5.0)
+DISCOVERY_SWEEP_MINUTES = int(env_number("DISCOVERY_SWEEP_MINUTES", 30, int))
+
 # --- Email -------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = int(env_number("EMAIL_PORT", 25, int))

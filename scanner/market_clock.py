@@ -1,0 +1,186 @@
+"""The clock of the market our data comes from, and the NYSE session calendar.
+
+Automatic scans and alerts follow NYSE sessions as judged by the data source's own clock: with a
+real Polygon key that is the wall clock; with the simulated market it is the simulator's session
+clock (``/v1/marketstatus/now`` ``serverTime``), which may run faster than real time or sit in a
+session at any wall-clock hour. Asking the simulator on every call would be wasteful, so its answer
+is cached and extrapolated at the rate its clock was seen to advance.
+
+The clock source is injectable (``set_clock_source``) so tests and the demo can pin the time.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import requests
+from django.conf import settings
+
+NEW_YORK = ZoneInfo("America/New_York")
+MARKET_STATUS_PATH = "/v1/marketstatus/now"
+
+ClockSource = Callable[[], datetime]
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class ServerTimeClock:
+    """Market time read from a REST server's ``/v1/marketstatus/now``, cached and extrapolated.
+
+    Between refreshes the time is extrapolated from the last answer at the observed rate
+    (server seconds per wall second, measured between the last two answers; 1.0 until then).
+    When the server cannot be reached, the last extrapolation is used; with no answer at all,
+    the wall clock.
+    """
+
+    def __init__(
+        self,
+        base_url: str | Callable[[], str],
+        refresh_seconds: float = 5.0,
+        timeout: float = 3.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._base_url = base_url
+        self._refresh_seconds = refresh_seconds
+        self._timeout = timeout
+        self._monotonic = monotonic
+        self._session = session or requests.Session()
+        self._lock = threading.Lock()
+        self._anchor: tuple[float, datetime] | None = None
+        self._rate = 1.0
+        self._next_refresh = float("-inf")
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            now_mono = self._monotonic()
+            if now_mono >= self._next_refresh:
+                self._next_refresh = now_mono + self._refresh_seconds
+                self._refresh(now_mono)
+            if self._anchor is None:
+                return wall_clock()
+            anchor_mono, anchor_time = self._anchor
+            return anchor_time + timedelta(seconds=(now_mono - anchor_mono) * self._rate)
+
+    def _refresh(self, now_mono: float) -> None:
+        try:
+            server_time = self._fetch()
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            # Keep extrapolating from the last good answer; try again after the refresh interval.
+            return
+        if self._anchor is not None:
+            wall_elapsed = now_mono - self._anchor[0]
+            server_elapsed = (server_time - self._anchor[1]).total_seconds()
+            if wall_elapsed > 0.5 and server_elapsed >= 0:
+                self._rate = server_elapsed / wall_elapsed
+        self._anchor = (now_mono, server_time)
+
+    def _fetch(self) -> datetime:
+        base_url = self._base_url() if callable(self._base_url) else self._base_url
+        response = self._session.get(base_url.rstrip("/") + MARKET_STATUS_PATH, timeout=self._timeout)
+        response.raise_for_status()
+        server_time = datetime.fromisoformat(response.json()["serverTime"])
+        if server_time.tzinfo is None:
+            server_time = server_time.replace(tzinfo=NEW_YORK)
+        return server_time.astimezone(UTC)
+
+
+_source_lock = threading.Lock()
+_source: ClockSource | None = None
+
+
+def set_clock_source(source: ClockSource | None) -> None:
+    """Use ``source`` for ``market_now()``; ``None`` goes back to the default for the settings."""
+    global _source
+    with _source_lock:
+        _source = source
+
+
+def _default_source() -> ClockSource:
+    if not settings.MARKET_SIMULATED:
+        return wall_clock
+    return ServerTimeClock(_simulated_rest_url)
+
+
+def _simulated_rest_url() -> str:
+    # Imported late: the provider starts the in-process simulated market on first use.
+    try:
+        from scanner.polygon.provider import simulated_rest_url
+    except ImportError as exc:
+        raise ValueError(f"no simulated market provider: {exc}") from None
+    return simulated_rest_url()
+
+
+def market_now() -> datetime:
+    """Now, by the clock of the market the data comes from (UTC, timezone-aware)."""
+    global _source
+    source = _source
+    if source is None:
+        with _source_lock:
+            if _source is None:
+                _source = _default_source()
+            source = _source
+    return source()
+
+
+@functools.cache
+def _nyse():
+    import warnings
+
+    import exchange_calendars
+
+    with warnings.catch_warnings():
+        # exchange-calendars trips pandas deprecation warnings while building its tables; not ours to fix.
+        warnings.simplefilter("ignore")
+        return exchange_calendars.get_calendar("XNYS")
+
+
+def _timestamp(at: datetime):
+    import pandas as pd
+
+    if at.tzinfo is None:
+        raise ValueError("a timezone-aware datetime is required")
+    return pd.Timestamp(at.astimezone(UTC))
+
+
+def is_session_open(at: datetime) -> bool:
+    """True while NYSE trades at ``at`` (holidays and early closes respected; the close is excluded)."""
+    return bool(_nyse().is_open_on_minute(_timestamp(at), ignore_breaks=True))
+
+
+def trading_day(at: datetime) -> date:
+    """The session ``at`` belongs to: its New York date if that is a session, else the previous session."""
+    import pandas as pd
+
+    ny_date = at.astimezone(NEW_YORK).date()
+    return _nyse().date_to_session(pd.Timestamp(ny_date), direction="previous").date()
+
+
+def last_completed_session(at: datetime) -> date:
+    """The latest session whose close is at or before ``at``."""
+    day = trading_day(at)
+    _, close = session_bounds(day)
+    if at >= close:
+        return day
+    return _nyse().previous_session(day).date()
+
+
+def session_bounds(day: date) -> tuple[datetime, datetime]:
+    """Open and close of the session on ``day`` (UTC); ValueError when ``day`` is not a session."""
+    import pandas as pd
+
+    calendar = _nyse()
+    session = pd.Timestamp(day)
+    if not calendar.is_session(session):
+        raise ValueError(f"{day.isoformat()} is not an NYSE session")
+    return (
+        calendar.session_open(session).to_pydatetime(),
+        calendar.session_close(session).to_pydatetime(),
+    )

@@ -1,0 +1,87 @@
+"""Periodic tasks of the discovery universe, as django-celery-beat entries.
+
+A data migration installs them once; from then on they live in the database and operators edit,
+disable or re-time them in admin (Periodic tasks). The crontabs are in New York time; the tasks
+themselves check the NYSE calendar, so a holiday or an early close costs one no-op run.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+NEW_YORK = "America/New_York"
+
+
+@dataclass(frozen=True)
+class CrontabEntry:
+    name: str
+    task: str
+    minute: str
+    hour: str
+    day_of_week: str
+    description: str
+    expire_seconds: int
+
+
+DISCOVERY_SCHEDULE = (
+    CrontabEntry(
+        name="universe: refresh before the open",
+        task="scanner.tasks.refresh_universe",
+        minute="0",
+        hour="9",
+        day_of_week="1-5",
+        description="Rebuilds the discovery universe from the last completed session before the 09:30 open.",
+        expire_seconds=3600,
+    ),
+    CrontabEntry(
+        name="universe: refresh after the close",
+        task="scanner.tasks.refresh_universe",
+        minute="30",
+        hour="16",
+        day_of_week="1-5",
+        description="Rebuilds the discovery universe from the session that just closed (kept as is if the "
+        "vendor has no data yet; the morning run catches up).",
+        expire_seconds=3600,
+    ),
+    CrontabEntry(
+        name="discovery: sweep every 30 minutes",
+        task="scanner.tasks.discovery_sweep",
+        minute="*/30",
+        hour="9-16",
+        day_of_week="1-5",
+        description="Scans universe members not scanned in the last DISCOVERY_SWEEP_MINUTES; "
+        "does nothing outside NYSE sessions.",
+        # A sweep that waited longer than this in the queue is superseded by the next one.
+        expire_seconds=25 * 60,
+    ),
+)
+
+
+def install_schedule(crontab_model, periodic_task_model, entries=DISCOVERY_SCHEDULE) -> None:
+    """Create the entries that do not exist yet; an operator's edits to existing ones are kept."""
+    for entry in entries:
+        if periodic_task_model.objects.filter(name=entry.name).exists():
+            continue
+        crontab, _ = crontab_model.objects.get_or_create(
+            minute=entry.minute,
+            hour=entry.hour,
+            day_of_week=entry.day_of_week,
+            day_of_month="*",
+            month_of_year="*",
+            timezone=NEW_YORK,
+        )
+        periodic_task_model.objects.create(
+            name=entry.name,
+            task=entry.task,
+            crontab=crontab,
+            args="[]",
+            kwargs=json.dumps({}),
+            expire_seconds=entry.expire_seconds,
+            description=entry.description,
+            enabled=True,
+        )
+
+
+def uninstall_schedule(periodic_task_model, entries=DISCOVERY_SCHEDULE) -> None:
+    periodic_task_model.objects.filter(name__in=[entry.name for entry in entries]).delete()

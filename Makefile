@@ -1,0 +1,52 @@
+# Forward Factor — every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test web bench worker beat stream flower marketsim clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+## The whole product on embedded defaults: SQLite, eager Celery, the simulated market.
+demo: $(STAMP)
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py demo
+
+## The whole test suite (uses DATABASE_URL / REDIS_URL when set).
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Django admin on http://127.0.0.1:8000/admin/
+web: $(STAMP)
+	$(PY) manage.py migrate --noinput -v 0
+	$(PY) manage.py runserver 127.0.0.1:8000
+
+## Benchmarks: prints a table and writes bench/results.json.
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+## Production-shape processes (need REDIS_URL; see README).
+worker: $(STAMP)
+	$(VENV)/bin/celery -A forwardfactor worker -Q scan,notify --loglevel INFO
+
+beat: $(STAMP)
+	$(VENV)/bin/celery -A forwardfactor beat --loglevel INFO
+
+stream: $(STAMP)
+	$(PY) manage.py stream
+
+flower: $(STAMP)
+	$(VENV)/bin/celery -A forwardfactor flower --address=127.0.0.1 --port=5555
+
+marketsim: $(STAMP)
+	$(PY) manage.py marketsim --port 8765
+
+clean:
+	rm -rf var/demo

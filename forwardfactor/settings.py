@@ -151,6 +151,19 @@ UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))
 UNIVERSE_MIN_PRICE = env_number("UNIVERSE_MIN_PRICE", 5.0)
 DISCOVERY_SWEEP_MINUTES = int(env_number("DISCOVERY_SWEEP_MINUTES", 30, int))
 
+# --- Stream consumer (manage.py stream) --------------------------------------------------------
+# Real-time or delayed feed: pick it with POLYGON_WS_URL (delayed: wss://delayed.polygon.io/stocks).
+STREAM_CHANNEL = env_str("STREAM_CHANNEL", "A").upper()  # A per-second aggregates, AM per-minute, T trades
+STREAM_MOVE_THRESHOLD = env_number("STREAM_MOVE_THRESHOLD", 0.005)  # rescan on a 0.5% move since the last scan
+STREAM_MIN_INTERVAL_S = env_number("STREAM_MIN_INTERVAL_S", 60)  # per ticker, between move scans
+STREAM_STALL_S = env_number("STREAM_STALL_S", 30)  # no message this long in a session: reconnect
+STREAM_RECONCILE_S = env_number("STREAM_RECONCILE_S", 180)  # re-read the watch set from the database
+STREAM_LEADER_TTL_S = env_number("STREAM_LEADER_TTL_S", 6)  # a standby takes over within ttl + 1 s
+STREAM_HEALTH_MAX_AGE_S = env_number("STREAM_HEALTH_MAX_AGE_S", 90)  # `stream --check` fails past this
+STREAM_METRICS_INTERVAL_S = env_number("STREAM_METRICS_INTERVAL_S", 60)
+STREAM_UNIVERSE_MAX_AGE_DAYS = int(env_number("STREAM_UNIVERSE_MAX_AGE_DAYS", 5, int))
+HEARTBEAT_STALE_MINUTES = env_number("HEARTBEAT_STALE_MINUTES", 60)  # heartbeat rescans tickers older than this
+
 # --- Email -------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = int(env_number("EMAIL_PORT", 25, int))

@@ -145,6 +145,9 @@ POLYGON_WS_URL = env_str("POLYGON_WS_URL", "wss://socket.polygon.io/stocks")
 POLYGON_MAX_RPS = env_str("POLYGON_MAX_RPS", "10")
 # Embedded default: no key configured means the simulated market (see `manage.py marketsim`).
 MARKET_SIMULATED = not POLYGON_API_KEY
+# The in-process simulated market started when there is neither a key nor a POLYGON_REST_URL.
+MARKETSIM_SEED = int(env_number("MARKETSIM_SEED", 7, int))
+MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 1.0)
 
 # --- Discovery universe ------------------------------------------------------------------------
 UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))

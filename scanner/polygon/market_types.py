@@ -1,0 +1,135 @@
+"""Our own types for the vendor's non-chain answers (grouped daily, market status, underlying quote),
+and the functions that read them out of the vendor's JSON. Every optional field may be missing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+
+from scanner.polygon.errors import MalformedResponseError
+
+
+@dataclass(frozen=True)
+class DailyBar:
+    ticker: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    vwap: float  # NaN when absent
+    trades: int  # 0 when absent
+
+    @property
+    def dollar_volume(self) -> float:
+        price = self.vwap if math.isfinite(self.vwap) else self.close
+        return price * self.volume
+
+
+@dataclass(frozen=True)
+class GroupedDaily:
+    """Every US stock's bar for one session; ``session`` is the date actually served (the last NYSE
+    session on or before the date asked for)."""
+
+    session: date
+    requested: date
+    bars: tuple[DailyBar, ...]
+
+
+@dataclass(frozen=True)
+class MarketStatus:
+    """The provider's clock and whether the market is open (``market`` is open/closed/extended-hours)."""
+
+    market: str
+    server_time: datetime
+    early_hours: bool
+    after_hours: bool
+
+
+@dataclass(frozen=True)
+class UnderlyingQuote:
+    """The underlying's price as seen by the option snapshot and the snapshot's own time."""
+
+    ticker: str
+    price: float  # NaN when the plan does not include the underlying
+    as_of: datetime
+
+
+def _number(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return math.nan
+    return float(value)
+
+
+def daily_bars(rows: list) -> tuple[DailyBar, ...]:
+    """Grouped-daily rows ``{T, o, h, l, c, v, vw?, n?}``; rows without a ticker or a close are skipped."""
+    bars = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        ticker = row.get("T")
+        close = _number(row.get("c"))
+        if not isinstance(ticker, str) or not ticker or not math.isfinite(close):
+            continue
+        volume = _number(row.get("v"))
+        trades = row.get("n")
+        bars.append(
+            DailyBar(
+                ticker=ticker,
+                open=_number(row.get("o")),
+                high=_number(row.get("h")),
+                low=_number(row.get("l")),
+                close=close,
+                volume=volume if math.isfinite(volume) else 0.0,
+                vwap=_number(row.get("vw")),
+                trades=int(trades) if isinstance(trades, (int, float)) and not isinstance(trades, bool) else 0,
+            )
+        )
+    return tuple(bars)
+
+
+def market_status(payload: dict) -> MarketStatus:
+    raw_time = payload.get("serverTime")
+    try:
+        server_time = datetime.fromisoformat(str(raw_time))
+    except ValueError:
+        raise MalformedResponseError(f"market status has no readable serverTime ({str(raw_time)[:40]!r})") from None
+    if server_time.tzinfo is None:
+        raise MalformedResponseError(f"market status serverTime {raw_time!r} has no UTC offset")
+    return MarketStatus(
+        market=str(payload.get("market") or "unknown"),
+        server_time=server_time.astimezone(timezone.utc),
+        early_hours=bool(payload.get("earlyHours")),
+        after_hours=bool(payload.get("afterHours")),
+    )
+
+
+def _ns_to_datetime(value: object) -> datetime | None:
+    number = _number(value)
+    if not math.isfinite(number) or number <= 0:
+        return None
+    return datetime.fromtimestamp(number / 1e9, tz=timezone.utc)
+
+
+def underlying_quote(ticker: str, results: list, fallback_time: datetime) -> UnderlyingQuote:
+    """Price and newest timestamp from option snapshot rows; ``fallback_time`` (the server's Date
+    header) when no row carries a timestamp."""
+    price = math.nan
+    newest: datetime | None = None
+    for row in results:
+        if not isinstance(row, dict):
+            continue
+        asset = row.get("underlying_asset") or {}
+        quote = row.get("last_quote") or {}
+        if isinstance(asset, dict) and math.isnan(price):
+            candidate = _number(asset.get("price"))
+            if math.isfinite(candidate) and candidate > 0:
+                price = candidate
+        for stamp in (
+            _ns_to_datetime(asset.get("last_updated")) if isinstance(asset, dict) else None,
+            _ns_to_datetime(quote.get("last_updated")) if isinstance(quote, dict) else None,
+        ):
+            if stamp is not None and (newest is None or stamp > newest):
+                newest = stamp
+    return UnderlyingQuote(ticker=ticker, price=price, as_of=newest or fallback_time)

@@ -1,0 +1,31 @@
+"""NYSE trading sessions, for endpoints that only have data on session days (grouped daily)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, timedelta
+
+import exchange_calendars
+import pandas as pd
+
+
+@functools.cache
+def _nyse() -> exchange_calendars.ExchangeCalendar:
+    return exchange_calendars.get_calendar("XNYS")
+
+
+def last_session_on_or_before(day: date) -> date:
+    """The NYSE session on ``day`` or, on a weekend or holiday, the one before it."""
+    calendar = _nyse()
+    stamp = pd.Timestamp(day)
+    if calendar.first_session <= stamp <= calendar.last_session:
+        return calendar.date_to_session(stamp, direction="previous").date()
+    # Outside the calendar's range: weekdays are the best we know.
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def session_before(day: date) -> date:
+    """The last NYSE session strictly before ``day``."""
+    return last_session_on_or_before(day - timedelta(days=1))

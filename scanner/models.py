@@ -118,6 +118,8 @@ class Scan(models.Model):
     dropped = models.JSONField(default=dict, blank=True)
     underlying_price = models.FloatField(null=True, blank=True)
     as_of = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs of this scan (retries, redeliveries).")
+    alerts = models.PositiveIntegerField(default=0, help_text="Alerts this scan created.")
     error = models.TextField(blank=True)
 
     class Meta:
@@ -158,10 +160,11 @@ class Alert(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending"
-        HELD = "held"
+        HELD = "held"  # waiting for the end of quiet hours or the daily digest (send_after)
         SENDING = "sending"
         SENT = "sent"
         FAILED = "failed"
+        CANCELLED = "cancelled"  # the user unsubscribed before it went out
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
     signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="alerts")
@@ -179,10 +182,19 @@ class Alert(models.Model):
     send_after = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(
+        max_length=64, blank=True, help_text="The send task that moved it to sending (its retries reuse the claim)."
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["ticker", "created_at"], name="alert_cooldown"),
+            models.Index(fields=["trading_day", "user"], name="alert_daily_cap"),
+            models.Index(fields=["status", "send_after"], name="alert_due"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "ticker", "pair", "structure", "front_expiry", "back_expiry", "trading_day", "ff_bucket"],

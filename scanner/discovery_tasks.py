@@ -1,0 +1,56 @@
+"""Celery tasks of the discovery universe: the daily refresh and the sweep that scans its members.
+
+Registered under ``scanner.tasks.*`` names (the beat entries and queue routes use them) wherever
+the functions live.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from celery import current_app, shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from scanner import universe
+from scanner.polygon.errors import TransientError
+
+
+@shared_task(
+    name="scanner.tasks.refresh_universe",
+    autoretry_for=(TransientError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=6,
+    # Options checks of a cold cache go through the fleet's rate limit: allow minutes, not seconds.
+    soft_time_limit=300,
+    time_limit=360,
+)
+def refresh_universe(day: str | None = None, size: int | None = None) -> dict:
+    outcome = universe.refresh_universe(day=date.fromisoformat(day) if day else None, size=size)
+    return {
+        "date": outcome.session_date.isoformat() if outcome.session_date else None,
+        "members": len(outcome.members),
+        "kept_previous": outcome.kept_previous,
+        "message": outcome.message,
+    }
+
+
+@shared_task(name="scanner.tasks.discovery_sweep")
+def discovery_sweep() -> dict:
+    """Enqueue a discovery scan for every universe member not scanned within the sweep interval."""
+    from scanner.market_clock import is_session_open, market_now, trading_day
+    from scanner.tasks import scan_ticker
+
+    at = market_now()
+    if not is_session_open(at):
+        return {"enqueued": 0, "skipped": "market closed"}
+    interval = timedelta(minutes=settings.DISCOVERY_SWEEP_MINUTES)
+    # 90% of the interval: the previous sweep's scans finish shortly after it started and still count as due.
+    due = universe.tickers_due_for_discovery(trading_day(at), timezone.now() - interval * 0.9)
+    with current_app.producer_or_acquire() as producer:
+        for ticker in due:
+            # A scan still queued when the next sweep comes is superseded by that sweep's.
+            scan_ticker.apply_async(args=[ticker, "discovery"], expires=interval.total_seconds(), producer=producer)
+    return {"enqueued": len(due), "day": trading_day(at).isoformat()}

@@ -1,0 +1,297 @@
+"""The discovery universe: the top-N most liquid optionable stocks of the last completed NYSE session.
+
+A refresh ranks the session's grouped daily bars by dollar volume, drops cheap, OTC and excluded
+names, confirms listed options in rank order until N are found, stores one ``UniverseSnapshot`` per
+session and publishes what changed so the stream consumer can adjust its subscriptions.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.validators import validate_ticker
+from scanner.models import Ticker, UniverseExclusion, UniverseMember, UniverseSnapshot
+
+logger = logging.getLogger(__name__)
+
+WATCHSET_CHANNEL = "ff:watchset"
+
+
+class DailyBar(Protocol):
+    ticker: str
+    close: float
+    volume: float
+
+    @property
+    def dollar_volume(self) -> float: ...
+
+
+class GroupedDaily(Protocol):
+    session: date  # the session actually served: the last one on or before the date asked for
+    bars: Sequence[DailyBar]
+
+
+class UniverseSource(Protocol):
+    """What a refresh needs from market data (scanner.polygon's client provides it)."""
+
+    def grouped_daily(self, day: date) -> GroupedDaily: ...
+
+    def has_listed_options(self, ticker: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    ticker: str
+    volume: float
+    dollar_volume: float
+
+
+@dataclass(frozen=True)
+class RankedMember:
+    rank: int
+    ticker: str
+    volume: float
+    dollar_volume: float
+
+    def as_dict(self) -> dict:
+        return {"rank": self.rank, "ticker": self.ticker, "volume": self.volume, "dollar_volume": self.dollar_volume}
+
+
+@dataclass(frozen=True)
+class UniverseChange:
+    added: list[str]
+    removed: list[str]
+
+    def message(self) -> bytes:
+        return json.dumps({"source": "universe", "added": self.added, "removed": self.removed}).encode()
+
+
+@dataclass
+class RefreshOutcome:
+    """What a refresh did. ``kept_previous`` means the session had no data and nothing was stored."""
+
+    session_date: date | None
+    members: list[RankedMember]
+    kept_previous: bool = False
+    message: str = ""
+    checked: int = 0
+    without_options: list[str] = field(default_factory=list)
+    change: UniverseChange | None = None
+
+
+ProgressCallback = Callable[[int, int], None]
+"""Called after each options check with (candidates checked, members found so far)."""
+
+
+def rank_candidates(bars: Iterable[DailyBar], min_price: float, excluded: set[str]) -> list[Candidate]:
+    """Bars ranked by dollar volume (volume × VWAP, else close), minus cheap, excluded and odd symbols."""
+    candidates = []
+    for bar in bars:
+        if bar.ticker in excluded or not bar.close >= min_price or not _is_listed_symbol(bar.ticker):
+            continue
+        dollar_volume = bar.dollar_volume
+        if not math.isfinite(dollar_volume) or dollar_volume <= 0:
+            continue
+        candidates.append(Candidate(bar.ticker, float(bar.volume), float(dollar_volume)))
+    # Ties broken by symbol so a re-run over the same bars gives the same ranks.
+    candidates.sort(key=lambda c: (-c.dollar_volume, c.ticker))
+    return candidates
+
+
+def _is_listed_symbol(symbol: str) -> bool:
+    # Preferreds, rights and warrants come with vendor suffixes (e.g. BACpB) our ticker rule rejects.
+    try:
+        validate_ticker(symbol)
+    except ValidationError:
+        return False
+    return True
+
+
+def select_optionable(
+    candidates: Sequence[Candidate],
+    size: int,
+    has_options: Callable[[str], bool],
+    progress: ProgressCallback | None = None,
+) -> tuple[list[RankedMember], dict[str, bool]]:
+    """The first ``size`` candidates with listed options, in rank order, and every check's answer."""
+    members: list[RankedMember] = []
+    checks: dict[str, bool] = {}
+    for candidate in candidates:
+        if len(members) >= size:
+            break
+        optionable = has_options(candidate.ticker)
+        checks[candidate.ticker] = optionable
+        if optionable:
+            members.append(RankedMember(len(members) + 1, candidate.ticker, candidate.volume, candidate.dollar_volume))
+        if progress is not None:
+            progress(len(checks), len(members))
+    return members, checks
+
+
+def default_source() -> UniverseSource:
+    from scanner.polygon.client import PolygonClient
+
+    return PolygonClient.from_settings()
+
+
+def refresh_universe(
+    day: date | None = None,
+    size: int | None = None,
+    source: UniverseSource | None = None,
+    progress: ProgressCallback | None = None,
+) -> RefreshOutcome:
+    """Build and store the universe of the last session on or before ``day`` (default: the last completed one)."""
+    from scanner.market_clock import last_completed_session, market_now
+
+    size = settings.UNIVERSE_SIZE if size is None else size
+    min_price = float(settings.UNIVERSE_MIN_PRICE)
+    source = source or default_source()
+    requested = day or last_completed_session(market_now())
+    grouped = source.grouped_daily(requested)
+    if not grouped.bars:
+        return _keep_previous(grouped.session)
+
+    excluded = set(UniverseExclusion.objects.values_list("ticker", flat=True))
+    candidates = rank_candidates(grouped.bars, min_price, excluded)
+    members, checks = select_optionable(candidates, size, source.has_listed_options, progress)
+    _record_options_checks(checks)
+    without_options = [ticker for ticker, optionable in checks.items() if not optionable]
+    parameters = {
+        "size": size,
+        "min_price": min_price,
+        "requested_date": requested.isoformat(),
+        "bars": len(grouped.bars),
+        "candidates": len(candidates),
+        "excluded": sorted(excluded),
+        "checked": len(checks),
+        "without_options": without_options,
+    }
+    change = store_snapshot(grouped.session, members, parameters)
+    return RefreshOutcome(
+        session_date=grouped.session,
+        members=members,
+        message=f"Universe of {grouped.session.isoformat()}: {len(members)} members "
+        f"({len(checks)} checked for options, {len(without_options)} without).",
+        checked=len(checks),
+        without_options=without_options,
+        change=change,
+    )
+
+
+def _keep_previous(session_date: date) -> RefreshOutcome:
+    previous = UniverseSnapshot.objects.filter(session_date__lt=session_date).first()
+    if previous is None:
+        return RefreshOutcome(
+            session_date=None,
+            members=[],
+            kept_previous=True,
+            message=f"No market data for {session_date.isoformat()} and no earlier universe to keep.",
+        )
+    logger.warning("no grouped daily data for %s; keeping the universe of %s", session_date, previous.session_date)
+    return RefreshOutcome(
+        session_date=previous.session_date,
+        members=snapshot_members(previous),
+        kept_previous=True,
+        message=f"No market data for {session_date.isoformat()}: keeping the universe of "
+        f"{previous.session_date.isoformat()}.",
+    )
+
+
+def _record_options_checks(checks: dict[str, bool]) -> None:
+    if not checks:
+        return
+    now = timezone.now()
+    Ticker.objects.bulk_create(
+        [Ticker(symbol=ticker, has_options=optionable, options_checked_at=now) for ticker, optionable in checks.items()],
+        update_conflicts=True,
+        unique_fields=["symbol"],
+        update_fields=["has_options", "options_checked_at"],
+    )
+
+
+def store_snapshot(session_date: date, members: Sequence[RankedMember], parameters: dict) -> UniverseChange | None:
+    """Store (or replace) the session's snapshot; publish the change when it is the current universe.
+
+    Returns the change against the universe that was current before, or None for a back-filled
+    older session (the stream consumer watches the newest universe only).
+    """
+    with transaction.atomic():
+        # One refresh at a time: the lock orders concurrent refreshes of the same session.
+        latest = UniverseSnapshot.objects.select_for_update().order_by("-session_date").first()
+        if latest is not None and latest.session_date > session_date:
+            change = None
+        else:
+            before = set(latest.members.values_list("ticker", flat=True)) if latest else set()
+            after = {member.ticker for member in members}
+            change = UniverseChange(added=sorted(after - before), removed=sorted(before - after))
+        snapshot, _ = UniverseSnapshot.objects.update_or_create(
+            session_date=session_date, defaults={"parameters": parameters}
+        )
+        snapshot.members.all().delete()
+        UniverseMember.objects.bulk_create(
+            [
+                UniverseMember(
+                    snapshot=snapshot, rank=m.rank, ticker=m.ticker, volume=m.volume, dollar_volume=m.dollar_volume
+                )
+                for m in members
+            ]
+        )
+        if change is not None and (change.added or change.removed):
+            transaction.on_commit(lambda: publish_change(change))
+    return change
+
+
+def publish_change(change: UniverseChange) -> None:
+    """Tell the stream consumer (and anyone else listening) which tickers entered or left the universe."""
+    from forwardfactor.shared_state import shared_redis
+
+    try:
+        shared_redis().publish(WATCHSET_CHANNEL, change.message())
+    except Exception:
+        # The stream consumer reconciles against the database every few minutes; a lost message is late, not lost.
+        logger.exception("could not publish the universe change on %s", WATCHSET_CHANNEL)
+
+
+def snapshot_members(snapshot: UniverseSnapshot) -> list[RankedMember]:
+    return [
+        RankedMember(rank, ticker, volume, dollar_volume)
+        for rank, ticker, volume, dollar_volume in snapshot.members.order_by("rank").values_list(
+            "rank", "ticker", "volume", "dollar_volume"
+        )
+    ]
+
+
+def current_snapshot(day: date) -> UniverseSnapshot | None:
+    """The universe in force on trading day ``day``: the newest snapshot of a session on or before it."""
+    return UniverseSnapshot.objects.filter(session_date__lte=day).order_by("-session_date").first()
+
+
+def current_universe_tickers(day: date) -> list[str]:
+    """Tickers of the universe in force on ``day``, most liquid first (empty before any refresh)."""
+    return list(
+        UniverseMember.objects.filter(
+            snapshot=UniverseSnapshot.objects.filter(session_date__lte=day).order_by("-session_date").values("pk")[:1]
+        )
+        .order_by("rank")
+        .values_list("ticker", flat=True)
+    )
+
+
+def tickers_due_for_discovery(day: date, recent_since: datetime) -> list[str]:
+    """Members of the universe in force on ``day`` (rank order) not scanned since ``recent_since``."""
+    universe = current_universe_tickers(day)
+    fresh = set(
+        Ticker.objects.filter(symbol__in=universe, last_scan_at__gte=recent_since).values_list("symbol", flat=True)
+    )
+    return [ticker for ticker in universe if ticker not in fresh]

@@ -1,0 +1,32 @@
+"""An in-memory market for service tests: grouped daily bars per session and a set of optionable names.
+
+It answers like the REST client does (weekend or holiday -> the last session on or before), so the
+service tests run without HTTP; the simulator-backed tests cover the real client.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+
+from scanner.polygon.market_types import DailyBar, GroupedDaily
+from scanner.polygon.sessions import last_session_on_or_before
+
+
+def bar(ticker: str, close: float, volume: float, vwap: float = math.nan) -> DailyBar:
+    return DailyBar(ticker=ticker, open=close, high=close, low=close, close=close, volume=volume, vwap=vwap, trades=1)
+
+
+class InMemoryMarket:
+    def __init__(self, sessions: dict[date, list[DailyBar]], optionable: set[str]) -> None:
+        self.sessions = sessions
+        self.optionable = optionable
+        self.options_checks: list[str] = []
+
+    def grouped_daily(self, day: date) -> GroupedDaily:
+        session = last_session_on_or_before(day)
+        return GroupedDaily(session=session, requested=day, bars=tuple(self.sessions.get(session, ())))
+
+    def has_listed_options(self, ticker: str) -> bool:
+        self.options_checks.append(ticker)
+        return ticker in self.optionable

@@ -7,7 +7,6 @@ session and publishes what changed so the stream consumer can adjust its subscri
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
@@ -22,10 +21,9 @@ from django.utils import timezone
 
 from accounts.validators import validate_ticker
 from scanner.models import Ticker, UniverseExclusion, UniverseMember, UniverseSnapshot
+from scanner.polygon.sessions import last_session_on_or_before
 
 logger = logging.getLogger(__name__)
-
-WATCHSET_CHANNEL = "ff:watchset"
 
 
 class DailyBar(Protocol):
@@ -72,9 +70,6 @@ class RankedMember:
 class UniverseChange:
     added: list[str]
     removed: list[str]
-
-    def message(self) -> bytes:
-        return json.dumps({"source": "universe", "added": self.added, "removed": self.removed}).encode()
 
 
 @dataclass
@@ -158,9 +153,11 @@ def refresh_universe(
     min_price = float(settings.UNIVERSE_MIN_PRICE)
     source = source or default_source()
     requested = day or last_completed_session(market_now())
+    expected = last_session_on_or_before(requested)
     grouped = source.grouped_daily(requested)
-    if not grouped.bars:
-        return _keep_previous(grouped.session)
+    # The client steps back to an earlier session when the expected one is not published yet.
+    if not grouped.bars or (grouped.session < expected and _has_universe_since(grouped.session)):
+        return _keep_previous(expected)
 
     excluded = set(UniverseExclusion.objects.values_list("ticker", flat=True))
     candidates = rank_candidates(grouped.bars, min_price, excluded)
@@ -178,10 +175,11 @@ def refresh_universe(
         "without_options": without_options,
     }
     change = store_snapshot(grouped.session, members, parameters)
+    late = f"No market data for {expected.isoformat()} yet. " if grouped.session < expected else ""
     return RefreshOutcome(
         session_date=grouped.session,
         members=members,
-        message=f"Universe of {grouped.session.isoformat()}: {len(members)} members "
+        message=f"{late}Universe of {grouped.session.isoformat()}: {len(members)} members "
         f"({len(checks)} checked for options, {len(without_options)} without).",
         checked=len(checks),
         without_options=without_options,
@@ -189,8 +187,12 @@ def refresh_universe(
     )
 
 
+def _has_universe_since(day: date) -> bool:
+    return UniverseSnapshot.objects.filter(session_date__gte=day).exists()
+
+
 def _keep_previous(session_date: date) -> RefreshOutcome:
-    previous = UniverseSnapshot.objects.filter(session_date__lt=session_date).first()
+    previous = UniverseSnapshot.objects.filter(session_date__lte=session_date).first()
     if previous is None:
         return RefreshOutcome(
             session_date=None,
@@ -253,14 +255,11 @@ def store_snapshot(session_date: date, members: Sequence[RankedMember], paramete
 
 
 def publish_change(change: UniverseChange) -> None:
-    """Tell the stream consumer (and anyone else listening) which tickers entered or left the universe."""
+    """Tell the stream consumer which tickers entered or left the universe (it also reconciles periodically)."""
     from forwardfactor.shared_state import shared_redis
+    from scanner.stream.watchset import publish_watchset_change
 
-    try:
-        shared_redis().publish(WATCHSET_CHANNEL, change.message())
-    except Exception:
-        # The stream consumer reconciles against the database every few minutes; a lost message is late, not lost.
-        logger.exception("could not publish the universe change on %s", WATCHSET_CHANNEL)
+    publish_watchset_change(shared_redis(), "universe", change.added, change.removed)
 
 
 def snapshot_members(snapshot: UniverseSnapshot) -> list[RankedMember]:

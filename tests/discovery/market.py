@@ -1,7 +1,8 @@
 """An in-memory market for service tests: grouped daily bars per session and a set of optionable names.
 
-It answers like the REST client does (weekend or holiday -> the last session on or before), so the
-service tests run without HTTP; the simulator-backed tests cover the real client.
+It answers like the REST client does: a weekend or holiday gives the last session on or before it,
+and a session without bars (not published yet) gives the one before, up to three sessions back.
+The service tests run without HTTP this way; the simulator-backed tests cover the real client.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import math
 from datetime import date
 
 from scanner.polygon.market_types import DailyBar, GroupedDaily
-from scanner.polygon.sessions import last_session_on_or_before
+from scanner.polygon.sessions import last_session_on_or_before, session_before
 
 
 def bar(ticker: str, close: float, volume: float, vwap: float = math.nan) -> DailyBar:
@@ -24,8 +25,12 @@ class InMemoryMarket:
         self.options_checks: list[str] = []
 
     def grouped_daily(self, day: date) -> GroupedDaily:
-        session = last_session_on_or_before(day)
-        return GroupedDaily(session=session, requested=day, bars=tuple(self.sessions.get(session, ())))
+        first = session = last_session_on_or_before(day)
+        for _ in range(3):
+            if self.sessions.get(session):
+                return GroupedDaily(session=session, requested=day, bars=tuple(self.sessions[session]))
+            session = session_before(session)
+        return GroupedDaily(session=first, requested=day, bars=())
 
     def has_listed_options(self, ticker: str) -> bool:
         self.options_checks.append(ticker)

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from scanner.models import Ticker, UniverseExclusion, UniverseSnapshot
-from scanner.universe import WATCHSET_CHANNEL, current_universe_tickers, refresh_universe, tickers_due_for_discovery
+from scanner.stream.watchset import WATCHSET_CHANNEL
+from scanner.universe import current_universe_tickers, refresh_universe, tickers_due_for_discovery
 from tests.discovery.market import InMemoryMarket, bar
 
 FRIDAY = date(2025, 6, 6)
@@ -91,8 +92,19 @@ def test_a_session_without_data_keeps_the_previous_universe_and_says_so():
     assert current_universe_tickers(TUESDAY) == ["AAA", "BBB"]
 
 
+def test_a_late_session_is_built_from_the_one_before_when_there_is_no_universe_yet():
+    # given an empty database and a Monday not published yet
+    market = market_with((FRIDAY, FRIDAY_BARS), (MONDAY, []))
+    # when Monday is refreshed
+    outcome = refresh_universe(day=MONDAY, size=2, source=market)
+    # then Friday's data gives the first universe, and the outcome says Monday was missing
+    assert outcome.session_date == FRIDAY and not outcome.kept_previous
+    assert outcome.message.startswith("No market data for 2025-06-09 yet. Universe of 2025-06-06")
+    assert current_universe_tickers(TUESDAY) == ["AAA", "BBB"]
+
+
 def test_no_data_and_no_earlier_universe_is_reported():
-    # given an empty database and a session without bars
+    # given an empty database and no bars for several sessions
     market = market_with((MONDAY, []))
     # when it is refreshed
     outcome = refresh_universe(day=MONDAY, size=2, source=market)

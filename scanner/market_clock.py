@@ -12,17 +12,20 @@ The clock source is injectable (``set_clock_source``) so tests and the demo can 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import requests
 from django.conf import settings
 
+from scanner.polygon.errors import MarketDataError
+
+logger = logging.getLogger(__name__)
+
 NEW_YORK = ZoneInfo("America/New_York")
-MARKET_STATUS_PATH = "/v1/marketstatus/now"
 
 ClockSource = Callable[[], datetime]
 
@@ -32,27 +35,23 @@ def wall_clock() -> datetime:
 
 
 class ServerTimeClock:
-    """Market time read from a REST server's ``/v1/marketstatus/now``, cached and extrapolated.
+    """Market time read from the provider's clock (``/v1/marketstatus/now``), cached and extrapolated.
 
     Between refreshes the time is extrapolated from the last answer at the observed rate
-    (server seconds per wall second, measured between the last two answers; 1.0 until then).
-    When the server cannot be reached, the last extrapolation is used; with no answer at all,
+    (provider seconds per wall second, measured between the last two answers; 1.0 until then).
+    When the provider cannot be reached, the last extrapolation is used; with no answer at all,
     the wall clock.
     """
 
     def __init__(
         self,
-        base_url: str | Callable[[], str],
+        fetch_server_time: Callable[[], datetime],
         refresh_seconds: float = 5.0,
-        timeout: float = 3.0,
         monotonic: Callable[[], float] = time.monotonic,
-        session: requests.Session | None = None,
     ) -> None:
-        self._base_url = base_url
+        self._fetch = fetch_server_time
         self._refresh_seconds = refresh_seconds
-        self._timeout = timeout
         self._monotonic = monotonic
-        self._session = session or requests.Session()
         self._lock = threading.Lock()
         self._anchor: tuple[float, datetime] | None = None
         self._rate = 1.0
@@ -71,9 +70,10 @@ class ServerTimeClock:
 
     def _refresh(self, now_mono: float) -> None:
         try:
-            server_time = self._fetch()
-        except (requests.RequestException, ValueError, KeyError, TypeError):
+            server_time = self._fetch().astimezone(UTC)
+        except MarketDataError as exc:
             # Keep extrapolating from the last good answer; try again after the refresh interval.
+            logger.warning("market clock: provider time unavailable (%s)", exc)
             return
         if self._anchor is not None:
             wall_elapsed = now_mono - self._anchor[0]
@@ -81,15 +81,6 @@ class ServerTimeClock:
             if wall_elapsed > 0.5 and server_elapsed >= 0:
                 self._rate = server_elapsed / wall_elapsed
         self._anchor = (now_mono, server_time)
-
-    def _fetch(self) -> datetime:
-        base_url = self._base_url() if callable(self._base_url) else self._base_url
-        response = self._session.get(base_url.rstrip("/") + MARKET_STATUS_PATH, timeout=self._timeout)
-        response.raise_for_status()
-        server_time = datetime.fromisoformat(response.json()["serverTime"])
-        if server_time.tzinfo is None:
-            server_time = server_time.replace(tzinfo=NEW_YORK)
-        return server_time.astimezone(UTC)
 
 
 _source_lock = threading.Lock()
@@ -106,16 +97,14 @@ def set_clock_source(source: ClockSource | None) -> None:
 def _default_source() -> ClockSource:
     if not settings.MARKET_SIMULATED:
         return wall_clock
-    return ServerTimeClock(_simulated_rest_url)
+    return ServerTimeClock(_provider_server_time)
 
 
-def _simulated_rest_url() -> str:
-    # Imported late: the provider starts the in-process simulated market on first use.
-    try:
-        from scanner.polygon.provider import simulated_rest_url
-    except ImportError as exc:
-        raise ValueError(f"no simulated market provider: {exc}") from None
-    return simulated_rest_url()
+def _provider_server_time() -> datetime:
+    # Imported late: the provider starts the embedded simulated market on first use.
+    from scanner.polygon.provider import market_provider
+
+    return market_provider().client.market_status().server_time
 
 
 def market_now() -> datetime:

@@ -1,9 +1,6 @@
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from threading import Thread
 
 import pytest
 
@@ -16,6 +13,7 @@ from scanner.market_clock import (
     set_clock_source,
     trading_day,
 )
+from scanner.polygon.errors import TransientError
 
 
 def utc(*args) -> datetime:
@@ -30,30 +28,19 @@ class FakeMonotonic:
         return self.value
 
 
-@pytest.fixture
-def status_server():
-    """A loopback server answering /v1/marketstatus/now with a settable serverTime; counts requests."""
-    state = {"server_time": "2025-03-04T10:00:00-05:00", "requests": 0}
+class FakeProviderClock:
+    """Stands in for the provider's /v1/marketstatus/now; counts the calls."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):
-            state["requests"] += 1
-            body = json.dumps({"market": "open", "serverTime": state["server_time"]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def __init__(self, server_time: datetime) -> None:
+        self.server_time = server_time
+        self.calls = 0
+        self.down = False
 
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    Thread(target=server.serve_forever, daemon=True).start()
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}"
-    yield state
-    server.shutdown()
-    server.server_close()
+    def __call__(self) -> datetime:
+        self.calls += 1
+        if self.down:
+            raise TransientError("simulated market unreachable")
+        return self.server_time
 
 
 def test_regular_session_is_open_and_the_close_minute_is_not():
@@ -100,10 +87,11 @@ def test_naive_datetimes_are_refused():
         is_session_open(datetime(2025, 3, 4, 15, 0))
 
 
-def test_server_time_clock_caches_and_extrapolates_at_the_observed_rate(status_server):
+def test_server_time_clock_caches_and_extrapolates_at_the_observed_rate():
     # given a simulated market whose clock runs 60x faster than the wall clock
     monotonic = FakeMonotonic()
-    clock = ServerTimeClock(status_server["url"], refresh_seconds=5.0, monotonic=monotonic)
+    provider = FakeProviderClock(utc(2025, 3, 4, 15, 0))
+    clock = ServerTimeClock(provider, refresh_seconds=5.0, monotonic=monotonic)
     # when read, then read again within the refresh interval
     first = clock()
     monotonic.value += 2
@@ -111,23 +99,41 @@ def test_server_time_clock_caches_and_extrapolates_at_the_observed_rate(status_s
     # then one request served both, extrapolated at the default rate of 1
     assert first == utc(2025, 3, 4, 15, 0)
     assert cached == utc(2025, 3, 4, 15, 0, 2)
-    assert status_server["requests"] == 1
+    assert provider.calls == 1
 
-    # when the server's clock advanced 600 s in 10 wall seconds
+    # when the provider's clock advanced 600 s in 10 wall seconds
     monotonic.value += 8
-    status_server["server_time"] = "2025-03-04T10:10:00-05:00"
+    provider.server_time = utc(2025, 3, 4, 15, 10)
     refreshed = clock()
     monotonic.value += 1
     extrapolated = clock()
-    # then the next reads extrapolate at 60 server seconds per wall second
+    # then the next reads extrapolate at 60 provider seconds per wall second
     assert refreshed == utc(2025, 3, 4, 15, 10)
     assert extrapolated == utc(2025, 3, 4, 15, 11)
-    assert status_server["requests"] == 2
+    assert provider.calls == 2
 
 
-def test_server_time_clock_falls_back_to_the_wall_clock_when_unreachable():
-    # given nothing listens on the URL
-    clock = ServerTimeClock("http://127.0.0.1:9", timeout=0.5)
+def test_server_time_clock_keeps_extrapolating_when_the_provider_fails():
+    # given a clock that read the provider once
+    monotonic = FakeMonotonic()
+    provider = FakeProviderClock(utc(2025, 3, 4, 15, 0))
+    clock = ServerTimeClock(provider, refresh_seconds=5.0, monotonic=monotonic)
+    clock()
+    # when the provider goes down and 6 s pass
+    provider.down = True
+    monotonic.value += 6
+    # then the time is extrapolated from the last answer, and the failing provider is not re-asked at once
+    assert clock() == utc(2025, 3, 4, 15, 0, 6)
+    monotonic.value += 1
+    clock()
+    assert provider.calls == 2
+
+
+def test_server_time_clock_uses_the_wall_clock_before_any_answer():
+    # given a provider that never answers
+    provider = FakeProviderClock(utc(2025, 3, 4, 15, 0))
+    provider.down = True
+    clock = ServerTimeClock(provider)
     # when
     before = datetime.now(UTC)
     now = clock()

@@ -1,0 +1,464 @@
+"""One chain in, every configured pair and structure out: the signal engine (DESIGN.md §3).
+
+Pure computation: time comes in as as_of (default: the snapshot's own timestamp); no Django, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+
+from .bsm import MAX_VOL, MIN_VOL, bsm_delta, implied_vol
+from .chain import OptionChain
+from .config import EngineConfig
+from .forward import ONE_DAY, ex_earnings_vol, forward_factor, forward_variance, forward_vol
+from .selection import PairPick, earnings_brackets, listed_dtes, select_pairs
+from .timing import expiry_close_epoch, trading_date, years_to_expiry, SECONDS_PER_YEAR
+
+ATM_BAND_STRIKES = 3  # distinct strikes each side of the forward whose IVs the ATM figure may use
+
+
+@dataclass(frozen=True)
+class EarningsInput:
+    """A known earnings date; expected_move is the one-day move as a fraction (0.05 = 5%), None: estimate."""
+
+    date: date
+    expected_move: float | None = None
+
+
+@dataclass
+class ChainScan:
+    ticker: str
+    as_of: datetime
+    underlying_price: float
+    contracts: int
+    dropped: dict[str, int]
+    signals: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Expiry:
+    """The rows of one expiry, its time, forward and contract lookup."""
+
+    def __init__(self, chain: OptionChain, expiry: date, rows: np.ndarray, as_of: datetime, config: EngineConfig):
+        self.expiry = expiry
+        self.rows = rows
+        self.years = (expiry_close_epoch(expiry) - as_of.timestamp()) / SECONDS_PER_YEAR
+        self.dte = (expiry - trading_date(as_of)).days
+        self.forward = chain.underlying_price * math.exp(
+            (config.risk_free_rate - config.dividend_yield) * self.years
+        )
+        self.by_contract = dict(zip(zip(chain.is_call[rows].tolist(), chain.strike[rows].tolist()), rows.tolist()))
+
+    def band_rows(self, strikes: np.ndarray) -> np.ndarray:
+        """Rows whose strike is among the ATM_BAND_STRIKES distinct strikes each side of the forward."""
+        distinct = np.unique(strikes[self.rows])
+        position = int(np.searchsorted(distinct, self.forward))
+        chosen = distinct[max(0, position - ATM_BAND_STRIKES) : position + ATM_BAND_STRIKES]
+        return self.rows[np.isin(strikes[self.rows], chosen)]
+
+
+class _Engine:
+    def __init__(self, chain: OptionChain, config: EngineConfig, as_of: datetime):
+        self.chain = chain
+        self.config = config
+        self.as_of = as_of
+        self.today = trading_date(as_of)
+        n = len(chain)
+        self.mid = 0.5 * (chain.bid + chain.ask)
+        self.spread_pct = (chain.ask - chain.bid) / self.mid * 100.0
+        self.iv = np.full(n, np.nan)
+        self.iv_known = np.zeros(n, dtype=bool)
+        self.solved = np.zeros(n, dtype=bool)
+        self.expiries: dict[date, _Expiry] = {}
+
+    def expiry(self, expiry: date) -> _Expiry:
+        if expiry not in self.expiries:
+            rows = np.flatnonzero(self.chain.expiry == np.datetime64(expiry, "D"))
+            self.expiries[expiry] = _Expiry(self.chain, expiry, rows, self.as_of, self.config)
+        return self.expiries[expiry]
+
+    def ensure_iv(self, rows: np.ndarray) -> None:
+        """Vendor IV when sane, else solved from the mid (only quotes narrow enough to mean something)."""
+        rows = rows[~self.iv_known[rows]]
+        if not rows.size:
+            return
+        chain, config = self.chain, self.config
+        vendor = chain.vendor_iv[rows]
+        sane = (vendor > MIN_VOL) & (vendor < MAX_VOL)
+        self.iv[rows[sane]] = vendor[sane]
+        unsolved = rows[~sane & (self.spread_pct[rows] <= config.iv_max_spread_pct)]
+        if unsolved.size:
+            years = years_to_expiry(chain.expiry[unsolved], self.as_of)
+            self.iv[unsolved] = implied_vol(
+                self.mid[unsolved],
+                chain.underlying_price,
+                chain.strike[unsolved],
+                years,
+                chain.is_call[unsolved],
+                config.risk_free_rate,
+                config.dividend_yield,
+            )
+            self.solved[unsolved] = np.isfinite(self.iv[unsolved])
+        self.iv_known[rows] = True
+
+    def atm_iv(self, expiry: _Expiry) -> tuple[float | None, bool]:
+        """IV at the forward: per type, linear in strike between the nearest valid strikes around F;
+        calls and puts averaged where both exist. Also whether any input was solved from a mid."""
+        rows = expiry.band_rows(self.chain.strike)
+        values, from_mid = [], False
+        for is_call in (True, False):
+            typed = rows[(self.chain.is_call[rows] == is_call) & np.isfinite(self.iv[rows])]
+            strikes = self.chain.strike[typed]
+            below, above = typed[strikes <= expiry.forward], typed[strikes >= expiry.forward]
+            if not below.size or not above.size:
+                continue
+            low = below[np.argmax(self.chain.strike[below])]
+            high = above[np.argmin(self.chain.strike[above])]
+            k_low, k_high = self.chain.strike[low], self.chain.strike[high]
+            weight = 0.0 if k_high == k_low else (expiry.forward - k_low) / (k_high - k_low)
+            values.append((1 - weight) * self.iv[low] + weight * self.iv[high])
+            from_mid = from_mid or bool(self.solved[low] or self.solved[high])
+        if not values:
+            return None, False
+        return float(sum(values) / len(values)), from_mid
+
+    def delta(self, rows: np.ndarray, expiry: _Expiry) -> np.ndarray:
+        vendor = self.chain.vendor_delta[rows]
+        ours = bsm_delta(
+            self.chain.underlying_price,
+            self.chain.strike[rows],
+            expiry.years,
+            self.iv[rows],
+            self.chain.is_call[rows],
+            self.config.risk_free_rate,
+            self.config.dividend_yield,
+        )
+        return np.where(np.isfinite(vendor), vendor, ours)
+
+    def stale(self, rows: list[int]) -> bool:
+        limit_ns = self.config.stale_quote_minutes * 60e9
+        now_ns = self.as_of.timestamp() * 1e9
+        return any(0 < self.chain.quote_time_ns[r] < now_ns - limit_ns for r in rows)
+
+    def leg(self, name: str, row: int) -> dict[str, Any]:
+        chain = self.chain
+        return {
+            "leg": name,
+            "contract_type": "call" if chain.is_call[row] else "put",
+            "expiry": chain.expiry[row].item().isoformat(),
+            "strike": float(chain.strike[row]),
+            "bid": float(chain.bid[row]),
+            "ask": float(chain.ask[row]),
+            "mid": float(self.mid[row]),
+            "spread_pct": float(self.spread_pct[row]),
+            "open_interest": _number(chain.open_interest[row]),
+            "volume": _number(chain.volume[row]),
+            "iv": _number(self.iv[row]),
+            "iv_source": "mid" if self.solved[row] else ("vendor" if np.isfinite(self.iv[row]) else None),
+        }
+
+    def liquidity_reasons(self, legs: list[dict[str, Any]]) -> list[str]:
+        config, reasons = self.config, []
+        for leg in legs:
+            name = leg["leg"]
+            for label, value, floor in (
+                ("open interest", leg["open_interest"], config.min_open_interest),
+                ("volume", leg["volume"], config.min_volume),
+            ):
+                if value is None:
+                    reasons.append(f"{name} {label} unknown")
+                elif value < floor:
+                    reasons.append(f"{name} {label} {value:g} < {floor:g}")
+            if leg["spread_pct"] > config.max_spread_pct:
+                reasons.append(f"{name} spread {leg['spread_pct']:.1f}% of mid > {config.max_spread_pct:g}%")
+        return reasons
+
+
+def _number(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+def scan_chain(
+    chain: OptionChain,
+    config: EngineConfig = EngineConfig(),
+    as_of: datetime | None = None,
+    earnings: tuple[EarningsInput, ...] | list[EarningsInput] = (),
+) -> ChainScan:
+    """Every configured pair and structure of one chain as signal dicts, with notes saying why a pair or
+    structure gave nothing. Inverted pairs and forward vols below the floor come back with ff None."""
+    as_of = as_of or chain.as_of
+    result = ChainScan(chain.ticker, as_of, chain.underlying_price, len(chain), dict(chain.dropped))
+    if not len(chain):
+        dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(chain.dropped.items()))
+        result.notes.append(f"no usable quotes in the chain ({'dropped: ' + dropped if dropped else 'empty'})")
+        return result
+    if not (math.isfinite(chain.underlying_price) and chain.underlying_price > 0):
+        result.notes.append(f"underlying price {chain.underlying_price} is not usable")
+        return result
+    engine = _Engine(chain, config, as_of)
+    listed = [d.item() for d in np.unique(chain.expiry)]
+    picks = select_pairs(listed, as_of, config)
+    result.notes.extend(pick.note for pick in picks if pick.note)
+    dtes = listed_dtes(listed, as_of)
+    events = [e for e in earnings if e.date > engine.today]
+
+    needed: set[date] = set()
+    for pick in picks:
+        needed.update(pick.front_brackets, pick.back_brackets)
+        if pick.front and pick.back:
+            needed.update((pick.front, pick.back))
+    for event in events:
+        needed.update(earnings_brackets(dtes, event.date))
+    first_pass = [engine.expiry(e).band_rows(chain.strike) for e in sorted(needed)]
+    if "double_calendar" in config.structures:
+        first_pass += [engine.expiry(p.front).rows for p in picks if p.front and p.back]
+    if first_pass:
+        engine.ensure_iv(np.unique(np.concatenate(first_pass)))
+    atm = {e: engine.atm_iv(engine.expiry(e)) for e in sorted(needed)}
+
+    for pick in picks:
+        if not (pick.front and pick.back):
+            continue
+        front, back = engine.expiry(pick.front), engine.expiry(pick.back)
+        base = _pair_base(engine, pick, front, back, atm, events, dtes)
+        if "atm_call_calendar" in config.structures:
+            signal = _atm_call_calendar(engine, pick, front, back, atm, base, result.notes)
+            if signal:
+                result.signals.append(signal)
+        if "double_calendar" in config.structures:
+            signal = _double_calendar(engine, pick, front, back, base, result.notes)
+            if signal:
+                result.signals.append(signal)
+    if not result.signals and not result.notes:
+        result.notes.append("no pair produced a signal")
+    return result
+
+
+def _pair_base(
+    engine: _Engine,
+    pick: PairPick,
+    front: _Expiry,
+    back: _Expiry,
+    atm: dict[date, tuple[float | None, bool]],
+    events: list[EarningsInput],
+    dtes: dict[date, int],
+) -> dict[str, Any]:
+    """What both structures of a pair share: the constant-maturity figure and the earnings context."""
+    inside = [e for e in events if e.date <= back.expiry]
+    moves: dict[date, float | None] = {}
+    for event in inside:
+        moves[event.date] = event.expected_move if event.expected_move else _estimated_move(engine, dtes, event, atm)
+    return {
+        "ff_constant_maturity": _constant_maturity_ff(engine, pick, atm),
+        "earnings": inside,
+        "moves": moves,
+    }
+
+
+def _estimated_move(
+    engine: _Engine, dtes: dict[date, int], event: EarningsInput, atm: dict[date, tuple[float | None, bool]]
+) -> float | None:
+    """The event's one-day move implied by the expiries around it, assuming the pre-event expiry's
+    volatility carries on: m² = σ_post²T_post − σ_pre²(T_post − 1/365)."""
+    brackets = earnings_brackets(dtes, event.date)
+    if not brackets:
+        return None
+    pre, post = (engine.expiry(e) for e in brackets)
+    pre_iv, post_iv = atm.get(pre.expiry, (None, False))[0], atm.get(post.expiry, (None, False))[0]
+    if pre_iv is None or post_iv is None:
+        return None
+    squared = post_iv**2 * post.years - pre_iv**2 * (post.years - ONE_DAY)
+    return math.sqrt(squared) if squared > 0 else None
+
+
+def _constant_maturity_ff(
+    engine: _Engine, pick: PairPick, atm: dict[date, tuple[float | None, bool]]
+) -> float | None:
+    """FF from ATM IVs at exactly the pair's DTEs: total variance linear in time between the brackets."""
+    vols = []
+    for days, brackets in ((pick.front_days, pick.front_brackets), (pick.back_days, pick.back_brackets)):
+        target = expiry_close_epoch(engine.today + timedelta(days=days)) - engine.as_of.timestamp()
+        target_years = target / SECONDS_PER_YEAR
+        points = []
+        for expiry in brackets:
+            iv = atm.get(expiry, (None, False))[0]
+            if iv is None:
+                return None
+            points.append((engine.expiry(expiry).years, iv * iv * engine.expiry(expiry).years))
+        if not points or target_years <= 0:
+            return None
+        if len(points) == 1:
+            variance = points[0][1]
+        else:
+            (t_a, w_a), (t_b, w_b) = points
+            variance = w_a + (w_b - w_a) * (target_years - t_a) / (t_b - t_a)
+        if variance <= 0:
+            return None
+        vols.append((math.sqrt(variance / target_years), target_years))
+    (front_iv, front_years), (back_iv, back_years) = vols
+    return forward_factor(front_iv, front_years, back_iv, back_years, engine.config.forward_vol_floor)
+
+
+def _side(engine: _Engine, front_iv: float | None, front: _Expiry, back_iv: float | None, back: _Expiry) -> dict:
+    """FF of one front/back IV couple with the reasons it may have none."""
+    floor = engine.config.forward_vol_floor
+    if front_iv is None or back_iv is None:
+        return {"front_iv": front_iv, "back_iv": back_iv, "forward_iv": None, "ff": None, "flags": [], "reasons": [
+            f"no IV for the {'front' if front_iv is None else 'back'} expiry"]}
+    variance = forward_variance(front_iv, front.years, back_iv, back.years)
+    sigma = forward_vol(front_iv, front.years, back_iv, back.years)
+    flags, reasons = [], []
+    if variance is not None and variance <= 0:
+        flags.append("inverted")
+        reasons.append(f"inverted: forward variance {variance:.4g} <= 0")
+    elif sigma is not None and sigma < floor:
+        flags.append("forward_vol_below_floor")
+        reasons.append(f"forward vol {sigma:.2%} below floor {floor:.0%}")
+    ff = forward_factor(front_iv, front.years, back_iv, back.years, floor)
+    return {"front_iv": front_iv, "back_iv": back_iv, "forward_iv": sigma, "ff": ff, "flags": flags, "reasons": reasons}
+
+
+def _ex_earnings_ff(
+    engine: _Engine, base: dict, front: _Expiry, back: _Expiry, front_iv: float | None, back_iv: float | None
+) -> float | None:
+    if not base["earnings"] or front_iv is None or back_iv is None:
+        return None
+    moves = base["moves"]
+    if any(m is None for m in moves.values()):
+        return None
+    front_ex = ex_earnings_vol(front_iv, front.years, [m for d, m in moves.items() if d <= front.expiry])
+    back_ex = ex_earnings_vol(back_iv, back.years, list(moves.values()))
+    if front_ex is None or back_ex is None:
+        return None
+    return forward_factor(front_ex, front.years, back_ex, back.years, engine.config.forward_vol_floor)
+
+
+def _common(
+    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: dict, structure: str,
+    legs: list[dict[str, Any]], rows: list[int], from_mid: bool,
+) -> dict[str, Any]:
+    flags = []
+    if base["earnings"]:
+        flags.append("earnings_in_window")
+        if any(m is None for m in base["moves"].values()):
+            flags.append("earnings_move_unknown")
+    if engine.stale(rows):
+        flags.append("stale_quotes")
+    if from_mid or any(leg["iv_source"] == "mid" for leg in legs):
+        flags.append("iv_solved_from_mid")
+    reasons = engine.liquidity_reasons(legs)
+    return {
+        "ticker": engine.chain.ticker,
+        "structure": structure,
+        "pair": pick.label,
+        "front_expiry": _iso(front.expiry),
+        "back_expiry": _iso(back.expiry),
+        "front_dte": front.dte,
+        "back_dte": back.dte,
+        "ff_constant_maturity": base["ff_constant_maturity"],
+        "ff_constant_maturity_basis": "atm_forward_total_variance",
+        "earnings_dates": [_iso(e.date) for e in base["earnings"]],
+        "legs": legs,
+        "underlying_price": engine.chain.underlying_price,
+        "as_of": engine.as_of.isoformat(),
+        "passes_liquidity": not reasons,
+        "reasons": reasons,
+        "flags": flags,
+    }
+
+
+def _atm_call_calendar(
+    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, atm: dict, base: dict, notes: list[str]
+) -> dict[str, Any] | None:
+    strikes = sorted(k for is_call, k in front.by_contract if is_call and (True, k) in back.by_contract)
+    if not strikes:
+        notes.append(f"{pick.label} atm_call_calendar: no call strike listed in both expiries")
+        return None
+    strike = min(strikes, key=lambda k: (abs(k - front.forward), k))
+    rows = [front.by_contract[(True, strike)], back.by_contract[(True, strike)]]
+    engine.ensure_iv(np.array(rows))
+    legs = [engine.leg("front_call", rows[0]), engine.leg("back_call", rows[1])]
+    front_iv, front_mid = atm[front.expiry]
+    back_iv, back_mid = atm[back.expiry]
+    side = _side(engine, front_iv, front, back_iv, back)
+    signal = _common(engine, pick, front, back, base, "atm_call_calendar", legs, rows, front_mid or back_mid)
+    signal.update(
+        strike=strike,
+        front_iv=side["front_iv"],
+        back_iv=side["back_iv"],
+        forward_iv=side["forward_iv"],
+        ff=side["ff"],
+        ff_ex_earnings=_ex_earnings_ff(engine, base, front, back, front_iv, back_iv),
+        debit=legs[1]["mid"] - legs[0]["mid"],
+    )
+    signal["flags"] += side["flags"]
+    signal["reasons"] += side["reasons"]
+    return signal
+
+
+def _double_calendar(
+    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: dict, notes: list[str]
+) -> dict[str, Any] | None:
+    chain, target = engine.chain, engine.config.target_delta
+    picked: dict[bool, int] = {}
+    for is_call in (True, False):
+        rows = front.rows[(chain.is_call[front.rows] == is_call) & np.isfinite(engine.iv[front.rows])]
+        rows = rows[[(is_call, k) in back.by_contract for k in chain.strike[rows].tolist()]]
+        if rows.size:
+            deltas = engine.delta(rows, front)
+            distance = np.abs(np.abs(deltas) - target)
+            if np.isfinite(distance).any():
+                picked[is_call] = int(rows[np.nanargmin(distance)])
+    if len(picked) < 2:
+        notes.append(
+            f"{pick.label} double_calendar: no {target:.0%}-delta "
+            f"{'call' if True not in picked else 'put'} with a valid IV listed in both expiries"
+        )
+        return None
+    call_strike, put_strike = float(chain.strike[picked[True]]), float(chain.strike[picked[False]])
+    rows = [
+        picked[True], back.by_contract[(True, call_strike)], picked[False], back.by_contract[(False, put_strike)]
+    ]
+    engine.ensure_iv(np.array(rows))
+    names = ("front_call", "back_call", "front_put", "back_put")
+    legs = [engine.leg(name, row) for name, row in zip(names, rows)]
+    for leg, row in zip(legs[::2], rows[::2]):
+        leg["delta"] = float(engine.delta(np.array([row]), front)[0])
+    call = _side(engine, legs[0]["iv"], front, legs[1]["iv"], back)
+    put = _side(engine, legs[2]["iv"], front, legs[3]["iv"], back)
+    valid = [s["ff"] for s in (call, put) if s["ff"] is not None]
+    min_ff = min(valid) if len(valid) == 2 else None
+    # the ranking side: the lower FF, or the side that has none (it is why the pair has none)
+    limiting = min((call, put), key=lambda s: (s["ff"] is not None, s["ff"] if s["ff"] is not None else 0))
+    signal = _common(engine, pick, front, back, base, "double_calendar", legs, rows, False)
+    ex_sides = [
+        _ex_earnings_ff(engine, base, front, back, legs[i]["iv"], legs[i + 1]["iv"]) for i in (0, 2)
+    ]
+    signal.update(
+        strike=call_strike,
+        put_strike=put_strike,
+        front_iv=limiting["front_iv"],
+        back_iv=limiting["back_iv"],
+        forward_iv=limiting["forward_iv"],
+        ff=min_ff,
+        call_ff=call["ff"],
+        put_ff=put["ff"],
+        min_ff=min_ff,
+        call_forward_iv=call["forward_iv"],
+        put_forward_iv=put["forward_iv"],
+        ff_ex_earnings=min(ex_sides) if all(v is not None for v in ex_sides) else None,
+        debit=(legs[1]["mid"] - legs[0]["mid"]) + (legs[3]["mid"] - legs[2]["mid"]),
+    )
+    for side_name, side in (("call", call), ("put", put)):
+        signal["reasons"] += [f"{side_name} side {reason}" for reason in side["reasons"]]
+        signal["flags"] += [flag for flag in side["flags"] if flag not in signal["flags"]]
+    return signal

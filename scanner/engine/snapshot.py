@@ -1,0 +1,35 @@
+"""Snapshot pages straight to signals: the parser and the engine composed, for callers holding raw pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from scanner.polygon.parse import SnapshotError, parse_snapshot_pages
+
+from .config import EngineConfig
+from .scan import ChainScan, EarningsInput, scan_chain
+
+
+def scan_pages(
+    pages: Iterable[dict] | dict,
+    as_of: datetime | None = None,
+    settings: EngineConfig | None = None,
+    earnings: Sequence[EarningsInput] = (),
+    ticker: str | None = None,
+    underlying_price: float | None = None,
+) -> ChainScan:
+    """Never raises for bad content: a snapshot that cannot become a chain yields a scan with a note."""
+    try:
+        chain = parse_snapshot_pages(pages, ticker=ticker, underlying_price=underlying_price, as_of=as_of)
+    except SnapshotError as error:
+        return ChainScan(ticker or "", as_of, float("nan"), 0, {}, notes=[str(error)])
+    return scan_chain(chain, settings or EngineConfig(), as_of, earnings)
+
+
+def scan_snapshot(
+    pages: Iterable[dict] | dict, as_of: datetime | None = None, settings: EngineConfig | None = None
+) -> list[dict[str, Any]]:
+    """Signal dicts of a snapshot (as_of defaults to the snapshot's own timestamp)."""
+    return scan_pages(pages, as_of, settings).signals

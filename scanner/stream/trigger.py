@@ -56,6 +56,7 @@ class MoveTrigger:
         self._references: dict[str, float] = {}
         self._bands: dict[str, tuple[float, float]] = {}
         self._next_allowed_ms: dict[str, int] = {}
+        self._first_seen: dict[str, float] = {}
 
     # --- watch set and state -------------------------------------------------------------------
     @property
@@ -88,6 +89,11 @@ class MoveTrigger:
 
     def reference(self, symbol: str) -> float | None:
         return self._references.get(symbol)
+
+    def take_first_references(self) -> dict[str, float]:
+        """References taken from a first price since the last call (to persist them)."""
+        taken, self._first_seen = self._first_seen, {}
+        return taken
 
     def _set_reference(self, symbol: str, price: float) -> None:
         self._references[symbol] = price
@@ -153,6 +159,7 @@ class MoveTrigger:
         reference = self._references.get(symbol)
         if reference is None:
             self._set_reference(symbol, price)
+            self._first_seen[symbol] = price
             return None
         if abs(price - reference) / reference < self.threshold(symbol):
             return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import orjson
 import redis
@@ -24,23 +23,27 @@ log = logging.getLogger(__name__)
 class WatchSet:
     symbols: frozenset[str]
     thresholds: dict[str, float] = field(default_factory=dict)
+    last_scan_prices: dict[str, float] = field(default_factory=dict)
 
 
-def load_watch_set(universe_max_age_days: int) -> WatchSet:
-    """Read the watch set and per-ticker move thresholds from the database (call from a worker thread)."""
+def load_watch_set() -> WatchSet:
+    """The watch set, move thresholds and last scan prices from the database (blocking: call off the loop)."""
     from accounts.models import Subscription
-    from scanner.market_clock import market_now
-    from scanner.models import Ticker, UniverseMember, UniverseSnapshot
+    from scanner.market_clock import market_now, trading_day
+    from scanner.models import Ticker
+    from scanner.universe import current_universe_tickers
 
     symbols = set(Subscription.objects.values_list("ticker", flat=True).distinct())
-    oldest = (market_now() - timedelta(days=universe_max_age_days)).date()
-    snapshot = UniverseSnapshot.objects.filter(session_date__gte=oldest).order_by("-session_date").first()
-    if snapshot is not None:
-        symbols.update(UniverseMember.objects.filter(snapshot=snapshot).values_list("ticker", flat=True))
-    thresholds = dict(
-        Ticker.objects.filter(symbol__in=symbols, move_threshold__isnull=False).values_list("symbol", "move_threshold")
-    )
-    return WatchSet(frozenset(symbols), thresholds)
+    symbols.update(current_universe_tickers(trading_day(market_now())))
+    thresholds: dict[str, float] = {}
+    last_scan_prices: dict[str, float] = {}
+    rows = Ticker.objects.filter(symbol__in=symbols).values_list("symbol", "move_threshold", "last_scan_price")
+    for symbol, threshold, price in rows:
+        if threshold is not None:
+            thresholds[symbol] = threshold
+        if price is not None:
+            last_scan_prices[symbol] = price
+    return WatchSet(frozenset(symbols), thresholds, last_scan_prices)
 
 
 def publish_watchset_change(client: redis.Redis, source: str, added: Iterable[str] = (),

@@ -1,0 +1,445 @@
+"""The stream consumer: one supervised WebSocket connection feeding the move trigger.
+
+Inside one event loop:
+
+* the reader only receives frames and puts them on a queue (it never waits on Redis or Celery);
+* the trigger loop decodes frames and runs :class:`MoveTrigger` (pure, in-loop: it is CPU only);
+* the dispatcher hands batches of moves to a worker thread that saves references and enqueues scans;
+* the watch loop recomputes the watch set on a ``ff:watchset`` message or every few minutes and
+  subscribes/unsubscribes on the live socket;
+* the supervisor reconnects with backoff after drops, normal closes and stalls, stops on
+  ``auth_failed`` and idles outside market sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import redis
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from scanner.stream import wire
+from scanner.stream.metrics import Rates, RateWindow, StreamStats
+from scanner.stream.references import ReferenceStore
+from scanner.stream.trigger import Move, MoveTrigger
+from scanner.stream.watchset import WATCHSET_CHANNEL, WatchSet
+
+log = logging.getLogger("scanner.stream")
+
+Dispatch = Callable[[list[Move]], int]
+LoadWatchSet = Callable[[], WatchSet]
+SessionOpen = Callable[[], bool]
+
+
+class AuthFailed(Exception):
+    """The vendor refused the key: retrying would only hammer it."""
+
+
+class Reconnect(Exception):
+    """The server ended the session in a way that calls for a reconnect with backoff."""
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    ws_url: str
+    api_key: str
+    channel: wire.Channel
+    move_threshold: float = 0.005
+    min_interval_s: float = 60.0
+    stall_s: float = 30.0
+    reconcile_s: float = 180.0
+    metrics_interval_s: float = 60.0
+    session_poll_s: float = 15.0
+    open_timeout_s: float = 10.0
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+    stable_after_s: float = 30.0
+    queue_frames: int = 10_000
+
+
+class Backoff:
+    """Exponential with jitter; reset once a connection has proven stable."""
+
+    def __init__(self, initial_s: float, max_s: float) -> None:
+        self._initial = initial_s
+        self._max = max_s
+        self._next = initial_s
+
+    def next_delay(self) -> float:
+        delay = self._next
+        self._next = min(self._max, self._next * 2)
+        return delay * random.uniform(0.8, 1.2)
+
+    def reset(self) -> None:
+        self._next = self._initial
+
+
+class WatchSetListener(threading.Thread):
+    """Redis pub/sub on ``ff:watchset`` in a thread (works alike on Redis and the in-process fake)."""
+
+    def __init__(self, client: redis.Redis, on_message: Callable[[], None]) -> None:
+        super().__init__(name="stream-watchset-listener", daemon=True)
+        self._client = client
+        self._on_message = on_message
+        self._stopping = threading.Event()
+        self.subscribed = threading.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+            try:
+                pubsub.subscribe(WATCHSET_CHANNEL)
+                self.subscribed.set()
+                # A message may have been missed while (re)subscribing: recompute once now.
+                self._on_message()
+                while not self._stopping.is_set():
+                    if pubsub.get_message(timeout=0.5) is not None:
+                        self._on_message()
+            except (redis.RedisError, OSError) as exc:
+                log.warning("watch-set listener lost Redis (%s); retrying in 2 s", exc)
+                self._stopping.wait(2.0)
+            finally:
+                try:
+                    pubsub.close()
+                except (redis.RedisError, OSError):
+                    pass
+
+
+class StreamConsumer:
+    def __init__(
+        self,
+        config: StreamConfig,
+        *,
+        redis_client: redis.Redis,
+        load_watch_set: LoadWatchSet,
+        dispatch: Dispatch,
+        session_open: SessionOpen,
+        market_now_ms: Callable[[], float] | None = None,
+    ) -> None:
+        self.config = config
+        self.trigger = MoveTrigger(config.move_threshold, int(config.min_interval_s * 1000))
+        self.stats = StreamStats()
+        self.state = "starting"
+        self.last_rates: Rates | None = None
+        self._redis = redis_client
+        self._references = ReferenceStore(redis_client)
+        self._load_watch_set = load_watch_set
+        self._dispatch = dispatch
+        self._session_open = session_open
+        self._market_now_ms = market_now_ms
+        # Two threads: one keeps the order of dispatches, the other serves short lookups.
+        self._dispatch_executor = ThreadPoolExecutor(1, thread_name_prefix="stream-dispatch")
+        self._io_executor = ThreadPoolExecutor(1, thread_name_prefix="stream-io")
+        self._ws: ClientConnection | None = None
+        self._subscribed: set[str] = set()
+        self._last_message = time.monotonic()
+        self._newest_event_ms: int | None = None
+        self._lag_ms = 0.0
+        self._pending_moves: list[Move] = []
+        self._pending_references: dict[str, float] = {}
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Stream until ``stop`` is set. Raises :class:`AuthFailed` when the key is refused."""
+        loop = asyncio.get_running_loop()
+        self._stop = stop
+        self._frames: asyncio.Queue[tuple[bytes, float]] = asyncio.Queue(self.config.queue_frames)
+        self._dispatch_ready = asyncio.Event()
+        self._watch_dirty = asyncio.Event()
+        self._subscription_lock = asyncio.Lock()
+        listener = WatchSetListener(self._redis, lambda: loop.call_soon_threadsafe(self._watch_dirty.set))
+        helpers: list[asyncio.Task] = []
+        try:
+            await self._refresh_watch_set()
+            listener.start()
+            helpers = [
+                asyncio.create_task(self._trigger_loop(), name="stream-trigger"),
+                asyncio.create_task(self._dispatch_loop(), name="stream-dispatch"),
+                asyncio.create_task(self._watch_loop(), name="stream-watch"),
+                asyncio.create_task(self._metrics_loop(), name="stream-metrics"),
+            ]
+            await self._supervise()
+        finally:
+            self.state = "stopped"
+            listener.stop()
+            for task in helpers:
+                task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self._drain()
+            self._dispatch_executor.shutdown(wait=True)
+            self._io_executor.shutdown(wait=False)
+
+    async def _drain(self) -> None:
+        """Process frames already read and dispatch every pending move before stopping."""
+        while not self._frames.empty():
+            self._process(*self._frames.get_nowait())
+        await self._flush_dispatch()
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def _in_executor(self, fn, *args):
+        return await asyncio.get_running_loop().run_in_executor(self._io_executor, fn, *args)
+
+    # --- supervision ---------------------------------------------------------------------------
+    async def _supervise(self) -> None:
+        backoff = Backoff(self.config.backoff_initial_s, self.config.backoff_max_s)
+        while not self._stop.is_set():
+            if not await self._in_executor(self._session_open):
+                if self.state != "idle":
+                    log.info("market session closed (data source's clock): idle")
+                self.state = "idle"
+                await self._sleep(self.config.session_poll_s)
+                continue
+            self.state = "connecting"
+            started = time.monotonic()
+            try:
+                await self._connect_once()
+            except AuthFailed:
+                raise
+            except (OSError, TimeoutError, WebSocketException, Reconnect, wire.ProtocolError) as exc:
+                log.warning("stream connection ended: %s", exc or type(exc).__name__)
+            if self._stop.is_set():
+                break
+            if time.monotonic() - started >= self.config.stable_after_s:
+                backoff.reset()
+            self.stats.reconnects += 1
+            self.state = "reconnecting"
+            delay = backoff.next_delay()
+            log.info("reconnecting in %.1f s", delay)
+            await self._sleep(delay)
+
+    async def _connect_once(self) -> None:
+        config = self.config
+        async with connect(
+            config.ws_url, compression=None, max_size=2**24, open_timeout=config.open_timeout_s,
+            close_timeout=2, ping_interval=20, ping_timeout=20, max_queue=64,
+        ) as ws:
+            await self._handshake(ws)
+            self.stats.connects += 1
+            self._last_message = time.monotonic()
+            async with self._subscription_lock:
+                self._ws = ws
+                self._subscribed = set()
+                await self._sync_subscriptions()
+            self.state = "streaming"
+            log.info("streaming %s.* for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url)
+            watchdog = asyncio.create_task(self._watchdog(ws), name="stream-watchdog")
+            try:
+                await self._read(ws)
+            except ConnectionClosed as exc:
+                if not self._stop.is_set():
+                    log.warning("stream closed by the server or network: %s", exc)
+            finally:
+                self._ws = None
+                watchdog.cancel()
+                await asyncio.gather(watchdog, return_exceptions=True)
+
+    async def _handshake(self, ws: ClientConnection) -> None:
+        timeout = self.config.open_timeout_s
+        first = wire.decode(await asyncio.wait_for(ws.recv(decode=False), timeout))
+        if not any(s.status == wire.CONNECTED for s in wire.statuses(first)):
+            raise wire.ProtocolError(f"expected a 'connected' status, got {first!r:.200}")
+        await ws.send(wire.auth_message(self.config.api_key), text=True)
+        while True:
+            records = wire.decode(await asyncio.wait_for(ws.recv(decode=False), timeout))
+            for status in wire.statuses(records):
+                self._count_status(status)
+                if status.status == wire.AUTH_SUCCESS:
+                    return
+                if status.status == wire.AUTH_FAILED:
+                    raise AuthFailed(f"the market data stream refused the API key: {status.message or 'auth_failed'}")
+                if status.status in wire.DISCONNECTING:
+                    raise Reconnect(f"server status {status.status}: {status.message}")
+
+    async def _read(self, ws: ClientConnection) -> None:
+        recv = ws.recv
+        put = self._frames.put
+        monotonic = time.monotonic
+        while True:
+            raw = await recv(decode=False)
+            received = self._last_message = monotonic()
+            await put((raw, received))
+
+    async def _watchdog(self, ws: ClientConnection) -> None:
+        """Close the socket on a stall, when the session ends or on stop; the reader then returns."""
+        next_session_check = time.monotonic() + self.config.session_poll_s
+        while True:
+            await self._sleep(min(1.0, self.config.stall_s / 4))
+            if self._stop.is_set():
+                await ws.close()
+                return
+            now = time.monotonic()
+            if now - self._last_message > self.config.stall_s:
+                self.stats.stalls += 1
+                log.warning("no message for %.0f s: reconnecting", now - self._last_message)
+                await ws.close()
+                return
+            if now >= next_session_check:
+                next_session_check = now + self.config.session_poll_s
+                if not await self._in_executor(self._session_open):
+                    log.info("market session closed: disconnecting")
+                    await ws.close()
+                    return
+
+    # --- trigger -------------------------------------------------------------------------------
+    async def _trigger_loop(self) -> None:
+        get = self._frames.get
+        while True:
+            raw, received = await get()
+            self._process(raw, received)
+
+    def _process(self, raw: bytes, received: float) -> None:
+        stats, counts, channel = self.stats, self.trigger.counts, self.config.channel
+        wait_ms = (time.monotonic() - received) * 1000
+        if wait_ms > self._lag_ms:
+            self._lag_ms = wait_ms
+        records = wire.decode(raw)
+        stats.frames += 1
+        if not records:
+            stats.junk_frames += 1
+            return
+        ignored = counts.ignored
+        moves = self.trigger.observe_records(records, channel.price_key, channel.time_key, channel.kinds)
+        if counts.ignored != ignored:
+            for status in wire.statuses(records):
+                self._on_status(status)
+        last = records[-1]
+        if type(last) is dict:
+            at = last.get(channel.time_key)
+            if type(at) is int:
+                self._newest_event_ms = at
+        first_references = self.trigger.take_first_references()
+        if moves or first_references:
+            self._pending_moves.extend(moves)
+            if first_references:
+                self._pending_references.update(first_references)
+            self._dispatch_ready.set()
+
+    def _count_status(self, status: wire.Status) -> None:
+        self.stats.statuses[status.status] = self.stats.statuses.get(status.status, 0) + 1
+
+    def _on_status(self, status: wire.Status) -> None:
+        self._count_status(status)
+        if status.status in wire.DISCONNECTING:
+            log.warning("server status %s: %s", status.status, status.message)
+        elif status.status not in (wire.CONNECTED, wire.AUTH_SUCCESS, "success"):
+            log.info("server status %s: %s", status.status, status.message)
+
+    # --- dispatch (off the event loop) ---------------------------------------------------------
+    async def _dispatch_loop(self) -> None:
+        while True:
+            await self._dispatch_ready.wait()
+            await self._flush_dispatch()
+
+    async def _flush_dispatch(self) -> None:
+        self._dispatch_ready.clear()
+        moves, self._pending_moves = self._pending_moves, []
+        references, self._pending_references = self._pending_references, {}
+        if not moves and not references:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._dispatch_executor, self._dispatch_batch, moves, references)
+        except Exception:
+            self.stats.dispatch_errors += 1
+            log.exception("could not enqueue %d move scans", len(moves))
+
+    def _dispatch_batch(self, moves: list[Move], references: dict[str, float]) -> None:
+        references.update((m.symbol, m.price) for m in moves)
+        self._references.save(references)
+        if moves:
+            self.stats.enqueued += self._dispatch(moves)
+
+    # --- watch set -----------------------------------------------------------------------------
+    async def _watch_loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._watch_dirty.wait(), self.config.reconcile_s)
+            except TimeoutError:
+                pass
+            self._watch_dirty.clear()
+            try:
+                await self._refresh_watch_set()
+            except Exception:
+                log.exception("could not refresh the watch set; keeping the current one")
+
+    async def _refresh_watch_set(self) -> None:
+        watch = await self._in_executor(self._load_watch_set)
+        current = self.trigger.watched
+        added = watch.symbols - current
+        removed = current - watch.symbols
+        references = await self._in_executor(self._references.load, added) if added else {}
+        for symbol in added:
+            if symbol not in references and symbol in watch.last_scan_prices:
+                references[symbol] = watch.last_scan_prices[symbol]
+        self.trigger.watch(watch.symbols, watch.thresholds, references)
+        self.trigger.unwatch(removed)
+        self.stats.watched = len(watch.symbols)
+        if added or removed:
+            log.info("watch set: %d tickers (+%d, -%d)", len(watch.symbols), len(added), len(removed))
+        async with self._subscription_lock:
+            await self._sync_subscriptions()
+
+    async def _sync_subscriptions(self) -> None:
+        """Bring the live socket's subscriptions to the watch set (caller holds the lock)."""
+        ws = self._ws
+        if ws is None:
+            return
+        wanted = set(self.trigger.watched)
+        subscribe = wanted - self._subscribed
+        unsubscribe = self._subscribed - wanted
+        try:
+            for message in wire.subscription_messages("unsubscribe", self.config.channel, unsubscribe):
+                await ws.send(message, text=True)
+                self.stats.subscribe_messages += 1
+            self._subscribed -= unsubscribe
+            for message in wire.subscription_messages("subscribe", self.config.channel, subscribe):
+                await ws.send(message, text=True)
+                self.stats.subscribe_messages += 1
+            self._subscribed |= subscribe
+        except ConnectionClosed:
+            # The reader sees the close and the supervisor reconnects and resubscribes everything.
+            pass
+
+    # --- metrics -------------------------------------------------------------------------------
+    def _sync_counts(self) -> None:
+        counts = self.trigger.counts
+        self.stats.events, self.stats.triggers = counts.events, counts.triggers
+        self.stats.suppressed, self.stats.ignored = counts.suppressed, counts.ignored
+
+    def snapshot(self) -> StreamStats:
+        self._sync_counts()
+        return self.stats
+
+    async def _metrics_loop(self) -> None:
+        window = RateWindow()
+        window.rates(time.monotonic(), self.snapshot(), 0, 0.0, None)
+        while True:
+            await asyncio.sleep(self.config.metrics_interval_s)
+            feed_delay = None
+            if self._market_now_ms is not None and self._newest_event_ms is not None:
+                try:
+                    feed_delay = await self._in_executor(self._market_now_ms) - self._newest_event_ms
+                except Exception:
+                    feed_delay = None
+            self.last_rates = window.rates(
+                time.monotonic(), self.snapshot(), self._frames.qsize(), self._lag_ms, feed_delay
+            )
+            self.stats.max_queue_wait_ms = max(self.stats.max_queue_wait_ms, self._lag_ms)
+            self._lag_ms = 0.0
+            log.info("stream %s: %s", self.state, self.last_rates.line())

@@ -1,61 +1,18 @@
 """manage.py refresh_universe: output shapes, the progress bar and one-line errors, on the real REST
-client against a mocked vendor (``responses``)."""
+client against a mocked vendor (the ``vendor`` fixture)."""
 
 import io
 import json
-import re
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import responses
 from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 
 from scanner.management.commands.refresh_universe import ProgressBar
 from scanner.models import UniverseSnapshot
-
-VENDOR = "http://vendor.test"
-FRIDAY_ROWS = [
-    {"T": "AAPL", "v": 50_000_000, "vw": 200.0, "o": 199, "h": 201, "l": 198, "c": 200.5, "t": 1, "n": 10},
-    {"T": "NOOPT", "v": 90_000_000, "vw": 150.0, "o": 150, "h": 151, "l": 149, "c": 150.0, "t": 1, "n": 10},
-    {"T": "MSFT", "v": 20_000_000, "vw": 400.0, "o": 399, "h": 401, "l": 398, "c": 400.0, "t": 1, "n": 10},
-    {"T": "PENNY", "v": 900_000_000, "vw": 1.0, "o": 1, "h": 1, "l": 1, "c": 1.0, "t": 1, "n": 10},
-    {"T": "SPY", "v": 60_000_000, "c": 550.0, "o": 549, "h": 551, "l": 548, "t": 1},
-]
-OPTIONABLE = {"AAPL", "MSFT", "SPY"}
-
-
-@pytest.fixture
-def vendor(settings, shared_state_reset):
-    """The real client (from settings) against a mocked vendor whose market clock says Monday 2025-06-09 10:00 NY."""
-    from forwardfactor.shared_state import shared_redis
-    from scanner.market_clock import set_clock_source
-    from scanner.polygon.provider import reset_market_provider
-
-    settings.POLYGON_API_KEY = "test-key"
-    settings.MARKET_SIMULATED = False
-    settings.POLYGON_REST_URL = VENDOR
-    reset_market_provider()
-    shared_redis().flushdb()
-    set_clock_source(lambda: datetime(2025, 6, 9, 14, 0, tzinfo=UTC))
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        for day in ("2025-06-06", "2025-06-05"):
-            mock.get(f"{VENDOR}/v2/aggs/grouped/locale/us/market/stocks/{day}",
-                     json={"status": "OK", "resultsCount": len(FRIDAY_ROWS), "results": FRIDAY_ROWS})
-
-        def contracts(request):
-            ticker = re.search(r"underlying_ticker=([A-Z]+)", request.url).group(1)
-            results = [{"ticker": f"O:{ticker}250620C00100000", "underlying_ticker": ticker}] if ticker in OPTIONABLE else []
-            return 200, {}, json.dumps({"status": "OK", "results": results})
-
-        mock.add_callback(responses.GET, f"{VENDOR}/v3/reference/options/contracts", callback=contracts)
-        yield mock
-    set_clock_source(None)
-    reset_market_provider()
-
 
 @pytest.mark.django_db
 def test_json_names_the_session_used_and_lists_ranked_members(vendor):

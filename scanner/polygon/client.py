@@ -16,6 +16,7 @@ import random
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -92,6 +93,7 @@ class PolygonClient:
         max_retry_wait: float = 5.0,
         acquire_timeout: float = 30.0,
         pool_size: int = 8,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._api_key = api_key
@@ -102,6 +104,7 @@ class PolygonClient:
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self.acquire_timeout = acquire_timeout
+        self._sleep = sleep
         self._session = requests.Session()
         self._session.headers.update(
             {"Authorization": f"Bearer {api_key}", "Accept": "application/json", "User-Agent": "forwardfactor/1"}
@@ -280,18 +283,18 @@ class PolygonClient:
                 if wait is None:
                     raise
                 logger.warning("%s; retry %d in %.2f s", exc, attempts, wait)
-                time.sleep(wait)
+                self._sleep(wait)
             except requests.Timeout:
                 if attempts > self.max_retries:
                     raise TransientError(f"{what}: timed out after {attempts} attempts") from None
                 logger.warning("%s: timed out; retry %d", what, attempts)
-                time.sleep(self._backoff(attempts))
+                self._sleep(self._backoff(attempts))
             except requests.RequestException as exc:
                 reason = self._redact(f"{type(exc).__name__}: {exc}")[:200]
                 if attempts > self.max_retries:
                     raise TransientError(f"{what}: {reason}") from None
                 logger.warning("%s: %s; retry %d", what, reason, attempts)
-                time.sleep(self._backoff(attempts))
+                self._sleep(self._backoff(attempts))
 
     def _retry_wait(self, exc: TransientError, attempts: int) -> float | None:
         if isinstance(exc, RateLimitedError):

@@ -6,6 +6,7 @@ in-process, in-process shared state, the simulated market, email written to file
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
@@ -136,6 +137,8 @@ STATIC_ROOT = VAR_DIR / "static"
 REDIS_URL = env_str("REDIS_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+# Redis redelivers a task a worker took but never acknowledged after this many seconds (killed workers).
+CELERY_VISIBILITY_TIMEOUT = int(env_number("CELERY_VISIBILITY_TIMEOUT", 600, int))
 
 # --- Market data -------------------------------------------------------------------------------
 POLYGON_API_KEY = env_str("POLYGON_API_KEY")
@@ -148,6 +151,11 @@ MARKET_SIMULATED = not POLYGON_API_KEY
 # The in-process simulated market started when there is neither a key nor a POLYGON_REST_URL.
 MARKETSIM_SEED = int(env_number("MARKETSIM_SEED", 7, int))
 MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 1.0)
+
+# --- Signal engine -----------------------------------------------------------------------------
+# r for the forward F = S·e^{rT} and for IVs solved from mids (when the vendor sends none).
+RISK_FREE_RATE = env_number("RISK_FREE_RATE", 0.045)
+STALE_QUOTE_MINUTES = env_number("STALE_QUOTE_MINUTES", 15)  # legs quoted longer ago are flagged stale
 
 # --- Discovery universe ------------------------------------------------------------------------
 UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))
@@ -177,8 +185,20 @@ EMAIL_TIMEOUT = int(env_number("EMAIL_TIMEOUT", 30, int))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Forward Factor <alerts@forwardfactor.local>")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.filebased.EmailBackend"
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "scanner.emailing.EmlFileBackend"
 )
+
+# --- Alerts ------------------------------------------------------------------------------------
+ALERT_BATCH_SIZE = int(env_number("ALERT_BATCH_SIZE", 100, int))  # messages per send_alerts task / SMTP connection
+ALERT_FF_BUCKET = env_number("ALERT_FF_BUCKET", 0.05)  # FF levels of the alert unique key
+ALERT_COOLDOWN_BREAK_FF = env_number("ALERT_COOLDOWN_BREAK_FF", 0.05)  # FF rise that breaks a user's cooldown
+try:  # when daily-digest users get their digest, in each user's own time zone
+    ALERT_DIGEST_TIME = datetime.time.fromisoformat(env_str("ALERT_DIGEST_TIME", "17:30"))
+except ValueError:
+    raise ImproperlyConfigured(f"ALERT_DIGEST_TIME={env_str('ALERT_DIGEST_TIME')!r} is not a time: use HH:MM") from None
+ALERT_SEND_LEASE_MINUTES = int(env_number("ALERT_SEND_LEASE_MINUTES", 15, int))  # then a stuck alert is re-sent
+UNSUBSCRIBE_MAX_AGE_DAYS = int(env_number("UNSUBSCRIBE_MAX_AGE_DAYS", 60, int))  # lifetime of unsubscribe links
+SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 150, int))  # single-flight lock; > the scan hard limit
 
 # --- Production hardening (manage.py check --deploy is clean when DEBUG is off) -----------------
 if not DEBUG:

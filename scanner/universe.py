@@ -1,8 +1,9 @@
 """The discovery universe: the top-N most liquid optionable stocks of the last completed NYSE session.
 
-A refresh ranks the session's grouped daily bars by dollar volume, drops cheap, OTC and excluded
-names, confirms listed options in rank order until N are found, stores one ``UniverseSnapshot`` per
-session and publishes what changed so the stream consumer can adjust its subscriptions.
+A refresh ranks the session's grouped daily bars by dollar volume, drops cheap and excluded names,
+confirms listed options in rank order until N are found, stores one ``UniverseSnapshot`` per session
+and publishes what changed so the stream consumer can adjust its subscriptions. OTC names never
+arrive: grouped daily leaves them out unless asked with ``include_otc=true``, which we never do.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Protocol
 
 from django.conf import settings
@@ -269,11 +270,6 @@ def snapshot_members(snapshot: UniverseSnapshot) -> list[RankedMember]:
             "rank", "ticker", "volume", "dollar_volume"
         )
     ]
-
-
-def current_snapshot(day: date) -> UniverseSnapshot | None:
-    """The universe in force on trading day ``day``: the newest snapshot of a session on or before it."""
-    return UniverseSnapshot.objects.filter(session_date__lte=day).order_by("-session_date").first()
 
 
 def current_universe_tickers(day: date) -> list[str]:

@@ -191,6 +191,8 @@ def parse_snapshot_pages(
                 drop("malformed")
 
     if as_of is None:
+        if not seen and not dropped:
+            raise SnapshotError("snapshot holds no option contracts (no 'results')")
         if newest_ns <= 0:
             raise SnapshotError("snapshot has no quote or underlying timestamp (last_updated); pass as_of")
         as_of = utc_from_ns(newest_ns)

@@ -1,0 +1,155 @@
+"""``manage.py scan TICKER``: scan one ticker now (no market-hours gate) and print what the engine sees."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accounts.validators import normalize_ticker, validate_ticker
+from scanner.engine.chain import OptionChain
+from scanner.engine.config import EngineConfig
+from scanner.engine.scan import ChainScan, EarningsInput, scan_chain
+from scanner.engine.timing import NEW_YORK, trading_date
+from scanner.models import EarningsEvent
+from scanner.polygon.errors import MarketDataError
+from scanner.polygon.parse import SnapshotError, parse_snapshot_pages
+
+
+def engine_config() -> EngineConfig:
+    """The engine's defaults with the deployment's rate and staleness from settings."""
+    return EngineConfig(risk_free_rate=settings.RISK_FREE_RATE, stale_quote_minutes=settings.STALE_QUOTE_MINUTES)
+
+
+class Command(BaseCommand):
+    help = (
+        "Scan one ticker's option chain for Forward Factor signals (pairs 30-60, 30-90, 60-90; ATM call "
+        "calendar and 35-delta double calendar) and print every pair found, passing or not, with its "
+        "liquidity reasons and flags. Fetches the chain from the configured provider (Polygon with "
+        "POLYGON_API_KEY, else the simulated market) unless --chain-file is given. Runs at any hour: "
+        "quotes older than STALE_QUOTE_MINUTES are flagged, not hidden. Known earnings (EarningsEvent, "
+        "see import_earnings) add an ex-earnings FF."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("ticker", help="Underlying symbol, e.g. AAPL.")
+        parser.add_argument(
+            "--chain-file", metavar="PATH",
+            help="A saved snapshot in Polygon's /v3/snapshot/options format: one page or a JSON array of pages.",
+        )
+        parser.add_argument(
+            "--as-of", metavar="ISO8601",
+            help="Compute times to expiry from this moment instead of the snapshot's own timestamp, e.g. "
+            "2025-03-03T10:00-05:00 (without an offset: New York time).",
+        )
+        parser.add_argument("--json", action="store_true", help="Print a JSON array of signal dicts.")
+
+    def handle(self, *args, **options) -> None:
+        ticker = _ticker(options["ticker"])
+        as_of = _as_of(options["as_of"])
+        config = engine_config()
+        chain = _chain_from_file(options["chain_file"], ticker, as_of) if options["chain_file"] else _fetch(ticker, config)
+        if chain.ticker and chain.ticker != ticker:
+            raise CommandError(f"the chain is for {chain.ticker}, not {ticker}")
+        when = as_of or chain.as_of
+        result = scan_chain(chain, config, as_of, _earnings(ticker, when))
+        if options["json"]:
+            self.stdout.write(json.dumps(result.signals, indent=2))
+            for note in result.notes:
+                self.stderr.write(note)
+        else:
+            self.stdout.write(_table(result))
+
+
+def _ticker(raw: str) -> str:
+    ticker = normalize_ticker(raw)
+    try:
+        validate_ticker(ticker)
+    except ValidationError as error:
+        raise CommandError(error.messages[0]) from None
+    return ticker
+
+
+def _as_of(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise CommandError(f"--as-of {raw!r} is not an ISO 8601 time such as 2025-03-03T10:00-05:00") from None
+    return moment.replace(tzinfo=NEW_YORK) if moment.tzinfo is None else moment
+
+
+def _chain_from_file(path: str, ticker: str, as_of: datetime | None) -> OptionChain:
+    try:
+        pages = orjson.loads(Path(path).read_bytes())
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror or error}") from None
+    except orjson.JSONDecodeError as error:
+        raise CommandError(f"{path} is not JSON: {error}") from None
+    if not isinstance(pages, (dict, list)):
+        raise CommandError(f"{path} holds neither a snapshot page nor an array of pages")
+    try:
+        return parse_snapshot_pages(pages, ticker=ticker, as_of=as_of)
+    except SnapshotError as error:
+        raise CommandError(f"{path}: {error}") from None
+
+
+def _fetch(ticker: str, config: EngineConfig) -> OptionChain:
+    from scanner.chain_source import fetch_option_chain
+
+    try:
+        return fetch_option_chain(ticker, config)
+    except MarketDataError as error:
+        raise CommandError(str(error)) from None
+
+
+def _earnings(ticker: str, as_of: datetime) -> list[EarningsInput]:
+    events = EarningsEvent.objects.filter(ticker=ticker, date__gt=trading_date(as_of)).order_by("date")
+    return [EarningsInput(event.date, event.expected_move) for event in events]
+
+
+def _cell(value: Any, kind: str = "") -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{value:.1%}"
+    if kind == "ff":
+        return f"{value:.3f}"
+    if kind == "money":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _table(result: ChainScan) -> str:
+    when = result.as_of.astimezone(timezone.utc).isoformat(timespec="seconds") if result.as_of else "-"
+    lines = [
+        f"{result.ticker} @ {_cell(result.underlying_price, 'money')}  as of {when}  "
+        f"{result.contracts} contracts" + (f", dropped {result.dropped}" if result.dropped else "")
+    ]
+    header = ("pair", "structure", "front", "back", "strike", "front iv", "back iv", "fwd iv", "FF",
+              "FF cm", "FF ex-earn", "debit", "liquid", "flags / reasons")
+    rows = [header]
+    for s in result.signals:
+        strike = f"{s['strike']:g}" + (f"/{s['put_strike']:g}" if s.get("put_strike") is not None else "")
+        notes = ", ".join(s["flags"] + s["reasons"])
+        rows.append((
+            s["pair"], s["structure"], f"{s['front_expiry']} ({s['front_dte']}d)", f"{s['back_expiry']} ({s['back_dte']}d)",
+            strike, _cell(s["front_iv"], "pct"), _cell(s["back_iv"], "pct"), _cell(s["forward_iv"], "pct"),
+            _cell(s["ff"], "ff"), _cell(s["ff_constant_maturity"], "ff"), _cell(s["ff_ex_earnings"], "ff"),
+            _cell(s["debit"], "money"), "yes" if s["passes_liquidity"] else "no", notes,
+        ))
+    if len(rows) > 1:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
+        for row in rows:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
+    else:
+        lines.append("no signals")
+    lines += [f"note: {note}" for note in result.notes]
+    return "\n".join(lines)

@@ -26,7 +26,7 @@ worker_send_task_events = True
 task_send_sent_event = True
 broker_connection_retry_on_startup = True
 # Redis redelivers unacked messages after this; longer than any task's hard limit.
-broker_transport_options = {"visibility_timeout": 600}
+broker_transport_options = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
 
 task_default_queue = "scan"
 task_queues = (Queue("scan"), Queue("notify"))

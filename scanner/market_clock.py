@@ -128,7 +128,9 @@ def _nyse():
     with warnings.catch_warnings():
         # exchange-calendars trips pandas deprecation warnings while building its tables; not ours to fix.
         warnings.simplefilter("ignore")
-        return exchange_calendars.get_calendar("XNYS")
+        calendar = exchange_calendars.get_calendar("XNYS")
+        calendar.is_open_on_minute(calendar.first_minute)  # builds the lazy minute tables here
+    return calendar
 
 
 def _timestamp(at: datetime):

@@ -1,0 +1,233 @@
+"""universe.sweep_s: one discovery sweep of a 500-ticker universe through real Celery workers.
+
+Two worker processes (threads pool) on Redis and PostgreSQL scan every member against the simulated
+market answering each request after 100 ms, through the fleet-wide rate limit (100 requests/s, the
+vendor's ceiling). The clock runs from sending ``discovery_sweep`` to the last scan finished.
+Also reported: chain requests per ticker and scans per second.
+
+Services: PostgreSQL from DATABASE_URL (a database of its own, ``ff_bench_universe``, is created on
+that server and dropped afterwards) and Redis from REDIS_URL; without them, the local defaults
+(postgres@127.0.0.1:5432, redis 127.0.0.1:6379/14).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import dj_database_url
+import psycopg2
+from psycopg2 import sql
+
+ROOT = Path(__file__).resolve().parent.parent
+UNIVERSE = 500
+LATENCY_MS = 100
+MAX_RPS = "100"
+WORKERS = 2
+THREADS_PER_WORKER = 10
+GOAL_S = 30.0
+BENCH_DB = "ff_bench_universe"
+DEADLINE_S = 110.0
+
+
+def run() -> list[dict]:
+    database_url, redis_url = _service_urls()
+    with _bench_database(database_url) as bench_url:
+        _point_django_at(bench_url, redis_url)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+        server = _start_market()
+        try:
+            _build_universe(server)
+            server.set_faults(latency_ms=LATENCY_MS)
+            with _workers(bench_url, redis_url, server.rest_url):
+                elapsed, requests, scans = _sweep()
+        finally:
+            server.stop()
+            _release_django()
+    return [
+        _metric("universe.sweep_s", round(elapsed, 2), "s", goal=f"<= {GOAL_S:g}"),
+        _metric("universe.requests_per_ticker", round(requests / max(scans, 1), 2), "requests"),
+        _metric("universe.scans_per_s", round(scans / elapsed, 1), "scans/s"),
+    ]
+
+
+def _metric(name: str, value: float, unit: str, goal: str | None = None) -> dict:
+    return {"name": name, "value": value, "unit": unit, "baseline": None, "ratio": None, "goal": goal}
+
+
+def _service_urls() -> tuple[str, str]:
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        database_url = "postgres://postgres@127.0.0.1:5432/postgres"
+    return database_url, os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+
+
+class _bench_database:
+    """A fresh PostgreSQL database on the DATABASE_URL server, dropped on exit."""
+
+    def __init__(self, database_url: str) -> None:
+        self.server = dj_database_url.parse(database_url)
+
+    def _admin(self):
+        connection = psycopg2.connect(
+            dbname="postgres", user=self.server["USER"], password=self.server["PASSWORD"] or None,
+            host=self.server["HOST"] or None, port=self.server["PORT"] or None, connect_timeout=5,
+        )
+        connection.autocommit = True
+        return connection
+
+    def __enter__(self) -> str:
+        with self._admin() as admin, admin.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(BENCH_DB)))
+        user = self.server["USER"] + (f":{self.server['PASSWORD']}" if self.server["PASSWORD"] else "")
+        return f"postgres://{user}@{self.server['HOST'] or '127.0.0.1'}:{self.server['PORT'] or 5432}/{BENCH_DB}"
+
+    def __exit__(self, *exc) -> None:
+        admin = self._admin()
+        with admin.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(BENCH_DB)))
+        admin.close()
+
+
+def _point_django_at(database_url: str, redis_url: str) -> None:
+    """Switch this (already set up) process to the bench database, Redis broker and simulated market."""
+    from django.conf import settings
+    from django.db import connections
+
+    from forwardfactor.celery import app
+    from forwardfactor.shared_state import reset_shared_redis
+
+    connections["default"].close()
+    connections["default"].settings_dict.update(dj_database_url.parse(database_url, conn_max_age=0))
+    settings.REDIS_URL = redis_url
+    settings.POLYGON_API_KEY = ""
+    settings.MARKET_SIMULATED = True
+    settings.POLYGON_MAX_RPS = MAX_RPS
+    reset_shared_redis()
+    app.conf.update(broker_url=redis_url, result_backend=redis_url, task_always_eager=False)
+
+
+def _release_django() -> None:
+    from django.db import connections
+
+    from scanner.market_clock import set_clock_source
+    from scanner.polygon.provider import reset_market_provider
+
+    reset_market_provider()
+    set_clock_source(None)
+    connections["default"].close()
+
+
+def _start_market():
+    from django.conf import settings
+
+    from scanner.marketsim.server import MarketSimServer
+    from scanner.polygon.provider import reset_market_provider
+
+    server = MarketSimServer(seed=20250609, speed=1.0)
+    server.start()
+    settings.POLYGON_REST_URL = server.rest_url
+    reset_market_provider()
+    return server
+
+
+def _build_universe(server) -> None:
+    """The top 500 optionable names; the simulated listing is padded with liquid optionable names to get there."""
+    from scanner.universe import refresh_universe
+
+    for i in range(UNIVERSE):
+        server.add_ticker(f"BQ{i:03d}", price=20.0 + (i % 200), volume=2_000_000 + 10_000 * i, has_options=True)
+    outcome = refresh_universe(size=UNIVERSE)
+    if len(outcome.members) != UNIVERSE:
+        raise RuntimeError(f"the universe has {len(outcome.members)} members, not {UNIVERSE}: {outcome.message}")
+
+
+class _workers:
+    """Celery worker subprocesses consuming both queues, stopped with SIGTERM (then SIGKILL) on exit."""
+
+    def __init__(self, database_url: str, redis_url: str, rest_url: str) -> None:
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "CELERY_BROKER_URL": redis_url,
+            "POLYGON_API_KEY": "",
+            "POLYGON_REST_URL": rest_url,
+            "POLYGON_MAX_RPS": MAX_RPS,
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            "LOG_LEVEL": "WARNING",
+        }
+        self.processes: list[subprocess.Popen] = []
+        self.logs = tempfile.TemporaryDirectory(prefix="bench_universe_")
+
+    def __enter__(self) -> _workers:
+        from forwardfactor.celery import app
+
+        for n in range(WORKERS):
+            log = open(Path(self.logs.name) / f"worker{n}.log", "w")
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable, "-m", "celery", "-A", "forwardfactor", "worker",
+                        "-Q", "scan,notify", "--pool", "threads", "-c", str(THREADS_PER_WORKER),
+                        "-n", f"bench-universe-{n}@%h", "-I", "scanner.discovery_tasks",
+                        "--without-gossip", "--without-mingle", "-l", "WARNING",
+                    ],
+                    cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            replies = app.control.ping(timeout=1.0)
+            if sum(1 for reply in replies for name in reply if name.startswith("bench-universe-")) >= WORKERS:
+                return self
+            if any(p.poll() is not None for p in self.processes):
+                break
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"the bench workers did not come up; logs in {self.logs.name}")
+
+    def __exit__(self, *exc) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _sweep() -> tuple[float, int, int]:
+    """Send one sweep; wait until every member's discovery scan has finished. (seconds, requests, scans)"""
+    from django.db.models import Sum
+
+    from scanner.discovery_tasks import discovery_sweep
+    from scanner.models import Scan
+
+    started = time.perf_counter()
+    result = discovery_sweep.apply_async()
+    summary = result.get(timeout=60)
+    if summary.get("enqueued") != UNIVERSE:
+        raise RuntimeError(f"the sweep enqueued {summary}, expected {UNIVERSE} scans")
+    finished = Scan.objects.filter(reason=Scan.Reason.DISCOVERY).exclude(outcome=Scan.Outcome.RUNNING)
+    deadline = time.monotonic() + DEADLINE_S
+    while finished.values("ticker").distinct().count() < UNIVERSE:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {finished.count()} of {UNIVERSE} scans finished in {DEADLINE_S:g} s")
+        time.sleep(0.1)
+    elapsed = time.perf_counter() - started
+    failed = finished.exclude(outcome=Scan.Outcome.OK).values_list("outcome", flat=True)
+    if failed:
+        outcomes = statistics.multimode(list(failed))
+        print(f"   {len(failed)} scans did not end ok (most often: {outcomes})", flush=True)
+    requests = finished.aggregate(total=Sum("requests"))["total"] or 0
+    return elapsed, requests, finished.count()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import warnings
 from datetime import date, timedelta
 
 import exchange_calendars
@@ -11,7 +12,10 @@ import pandas as pd
 
 @functools.cache
 def _nyse() -> exchange_calendars.ExchangeCalendar:
-    return exchange_calendars.get_calendar("XNYS")
+    # exchange-calendars trips pandas deprecation warnings while building; they are not ours to fix.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return exchange_calendars.get_calendar("XNYS")
 
 
 def last_session_on_or_before(day: date) -> date:

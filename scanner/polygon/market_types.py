@@ -73,7 +73,7 @@ def daily_bars(rows: list) -> tuple[DailyBar, ...]:
         if not isinstance(ticker, str) or not ticker or not math.isfinite(close):
             continue
         volume = _number(row.get("v"))
-        trades = row.get("n")
+        trades = _number(row.get("n"))
         bars.append(
             DailyBar(
                 ticker=ticker,
@@ -83,7 +83,7 @@ def daily_bars(rows: list) -> tuple[DailyBar, ...]:
                 close=close,
                 volume=volume if math.isfinite(volume) else 0.0,
                 vwap=_number(row.get("vw")),
-                trades=int(trades) if isinstance(trades, (int, float)) and not isinstance(trades, bool) else 0,
+                trades=int(trades) if math.isfinite(trades) else 0,
             )
         )
     return tuple(bars)

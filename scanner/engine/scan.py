@@ -70,7 +70,8 @@ class _Engine:
         self.today = trading_date(as_of)
         n = len(chain)
         self.mid = 0.5 * (chain.bid + chain.ask)
-        self.spread_pct = (chain.ask - chain.bid) / self.mid * 100.0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.spread_pct = (chain.ask - chain.bid) / self.mid * 100.0
         self.iv = np.full(n, np.nan)
         self.iv_known = np.zeros(n, dtype=bool)
         self.solved = np.zeros(n, dtype=bool)

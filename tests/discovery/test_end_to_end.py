@@ -1,0 +1,127 @@
+"""The discovery path end to end on real services: simulated market -> universe -> sweep through a real
+worker on Redis and PostgreSQL -> scans -> routing -> alerts -> .eml files."""
+
+import email
+import time
+from email import policy
+from pathlib import Path
+
+import pytest
+
+from accounts.models import AlertSettings, Subscription, User
+from scanner.models import Alert, Scan, UniverseSnapshot
+from scanner.universe import refresh_universe
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+BIG_VOLUME = 900_000_000  # about $100B a day: FAKE1 and FAKE2 outrank every simulated name
+
+
+@pytest.fixture
+def simulated_market(settings, shared_state_reset, tmp_path):
+    """A simulated market in session with FAKE1 and FAKE2 (event bumps: FF about 0.5) and NOOPT, the most
+    traded name of all, without listed options."""
+    from scanner.market_clock import set_clock_source
+    from scanner.marketsim.server import MarketSimServer
+    from scanner.polygon.provider import reset_market_provider
+
+    server = MarketSimServer(seed=6, speed=1.0)
+    server.add_ticker("FAKE1", price=110.0, volume=BIG_VOLUME, has_options=True, ff_bump=0.5)
+    server.add_ticker("FAKE2", price=95.0, volume=BIG_VOLUME - 1, has_options=True, ff_bump=0.5)
+    server.add_ticker("NOOPT", price=200.0, volume=BIG_VOLUME * 2, has_options=False)
+    server.start()
+    settings.POLYGON_API_KEY = ""
+    settings.MARKET_SIMULATED = True
+    settings.POLYGON_REST_URL = server.rest_url
+    settings.POLYGON_MAX_RPS = "200"
+    settings.EMAIL_BACKEND = "scanner.emailing.EmlFileBackend"
+    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
+    reset_market_provider()
+    set_clock_source(None)
+    yield server
+    reset_market_provider()
+    set_clock_source(None)
+    server.stop()
+
+
+def user(email_address: str, discovery: bool, follows: tuple[str, ...] = (), discovery_cap: int = 5) -> User:
+    created = User.objects.create_user(email_address, "pw-Secret-42", discovery_mode=discovery)
+    AlertSettings.objects.filter(user=created).update(discovery_daily_cap=discovery_cap)
+    for ticker in follows:
+        Subscription.objects.create(user=created, ticker=ticker)
+    return created
+
+
+def wait_for(condition, deadline_s: float, what: str):
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {deadline_s:g} s waiting for {what}")
+
+
+def sweep_and_settle(tickers: set[str]) -> None:
+    """Run one sweep through the worker; wait until the tickers' scans finished and no alert is unsent."""
+    from scanner.discovery_tasks import discovery_sweep
+
+    summary = discovery_sweep.apply_async().get(timeout=30)
+    assert summary["enqueued"] >= len(tickers), summary
+    done = Scan.objects.filter(ticker__in=tickers, reason=Scan.Reason.DISCOVERY).exclude(outcome=Scan.Outcome.RUNNING)
+    wait_for(lambda: set(done.values_list("ticker", flat=True)) == tickers, 60, f"discovery scans of {sorted(tickers)}")
+    unsent = Alert.objects.exclude(status__in=[Alert.Status.SENT, Alert.Status.FAILED, Alert.Status.CANCELLED])
+    wait_for(lambda: not unsent.exists(), 30, "every alert to be sent")
+
+
+def mailbox(directory: Path) -> dict[str, list[str]]:
+    """Recipient -> subjects of the .eml files written."""
+    boxes: dict[str, list[str]] = {}
+    for path in sorted(directory.glob("*.eml")) if directory.exists() else []:
+        message = email.message_from_bytes(path.read_bytes(), policy=policy.default)
+        boxes.setdefault(str(message["To"]), []).append(str(message["Subject"]))
+    return boxes
+
+
+def test_discovery_user_hears_of_fake1_the_others_only_of_what_they_follow(simulated_market, live_worker, settings):
+    # given a universe of the two most traded optionable names, FAKE1 and FAKE2, and three users
+    outcome = refresh_universe(size=2)
+    assert [m.ticker for m in outcome.members] == ["FAKE1", "FAKE2"]
+    explorer = user("explorer@example.com", discovery=True, discovery_cap=20)
+    follower = user("follower@example.com", discovery=False, follows=("FAKE2",))
+    user("nobody@example.com", discovery=False)
+    # when a discovery sweep runs through the worker (no one subscribes to FAKE1)
+    sweep_and_settle({"FAKE1", "FAKE2"})
+    # then the explorer got FAKE1 as a discovery alert, by email
+    alerts = Alert.objects.filter(status=Alert.Status.SENT)
+    assert alerts.filter(user=explorer, ticker="FAKE1", kind=Alert.Kind.DISCOVERY).exists()
+    assert not alerts.filter(user=explorer, kind=Alert.Kind.SUBSCRIPTION).exists()
+    # and the follower got FAKE2 as a subscription alert and nothing of FAKE1
+    assert set(alerts.filter(user=follower).values_list("ticker", "kind")) == {("FAKE2", Alert.Kind.SUBSCRIPTION)}
+    # and nobody got nothing
+    assert not Alert.objects.filter(user__email="nobody@example.com").exists()
+    boxes = mailbox(Path(settings.EMAIL_FILE_PATH))
+    assert any("FAKE1" in subject for subject in boxes["explorer@example.com"])
+    assert boxes.get("follower@example.com") and all("FAKE1" not in s for s in boxes["follower@example.com"])
+    assert "nobody@example.com" not in boxes
+
+
+def test_the_discovery_daily_cap_holds_across_a_sweep(simulated_market, live_worker):
+    # given a universe of the two bumped names and a discovery user capped at 2 discovery alerts a day
+    refresh_universe(size=2)
+    explorer = user("explorer@example.com", discovery=True, discovery_cap=2)
+    # when a sweep scans both names in parallel (each has several pairs and structures above 0.30)
+    sweep_and_settle({"FAKE1", "FAKE2"})
+    # then the user received exactly the cap
+    assert Alert.objects.filter(user=explorer, kind=Alert.Kind.DISCOVERY).count() == 2
+
+
+def test_a_high_volume_name_without_options_is_left_out(simulated_market):
+    # given the most traded name of the session, NOOPT, has no listed options
+    # when the universe is refreshed against the simulated market
+    outcome = refresh_universe(size=3)
+    # then NOOPT was checked, skipped, and the members are the next optionable names
+    assert "NOOPT" in outcome.without_options
+    members = [m.ticker for m in outcome.members]
+    assert "NOOPT" not in members and members[:2] == ["FAKE1", "FAKE2"]
+    assert UniverseSnapshot.objects.get().members.count() == 3

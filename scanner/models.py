@@ -121,6 +121,7 @@ class Scan(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs of this scan (retries, redeliveries).")
     alerts = models.PositiveIntegerField(default=0, help_text="Alerts this scan created.")
     error = models.TextField(blank=True)
+    notes = models.TextField(blank=True, help_text="The engine's notes: why a pair or structure gave nothing.")
 
     class Meta:
         ordering = ["-started_at"]

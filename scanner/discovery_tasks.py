@@ -41,11 +41,12 @@ def refresh_universe(day: str | None = None, size: int | None = None) -> dict:
 def discovery_sweep() -> dict:
     """Enqueue a discovery scan for every universe member not scanned within the sweep interval."""
     from scanner.market_clock import is_session_open, market_now, trading_day
-    from scanner.tasks import scan_ticker
 
     at = market_now()
     if not is_session_open(at):
         return {"enqueued": 0, "skipped": "market closed"}
+    from scanner.tasks import scan_ticker
+
     interval = timedelta(minutes=settings.DISCOVERY_SWEEP_MINUTES)
     # 90% of the interval: the previous sweep's scans finish shortly after it started and still count as due.
     due = universe.tickers_due_for_discovery(trading_day(at), timezone.now() - interval * 0.9)

@@ -354,7 +354,8 @@ class StreamConsumer:
             return
         loop = asyncio.get_running_loop()
         try:
-            await loop.run_in_executor(self._dispatch_executor, self._dispatch_batch, moves, references)
+            # Shielded: stopping must not cancel a batch still waiting for the dispatch thread.
+            await asyncio.shield(loop.run_in_executor(self._dispatch_executor, self._dispatch_batch, moves, references))
         except Exception:
             self.stats.dispatch_errors += 1
             log.exception("could not enqueue %d move scans", len(moves))

@@ -182,14 +182,17 @@ def _next_local(after: datetime, at: time, zone: ZoneInfo, inclusive: bool) -> d
     return candidate
 
 
-def save_alerts(alerts: Iterable[Alert]) -> list[int]:
-    """Insert the alerts, skipping any the unique key already holds; ids of the new PENDING ones."""
+def save_alerts(alerts: Iterable[Alert]) -> list[tuple[int, str]]:
+    """Insert the alerts, skipping any the unique key already holds; (id, status) of the new ones.
+
+    Alerts are planned for freshly saved signals, so the rows pointing at those signals are the new ones.
+    """
     alerts = list(alerts)
     if not alerts:
         return []
     Alert.objects.bulk_create(alerts, ignore_conflicts=True)
-    signal_ids = {alert.signal_id for alert in alerts}
-    return pending_alert_ids(signal_ids)
+    signal_ids = list({alert.signal_id for alert in alerts})
+    return list(Alert.objects.filter(signal_id__in=signal_ids).order_by("pk").values_list("pk", "status"))
 
 
 def pending_alert_ids(signal_ids: Iterable[int]) -> list[int]:
@@ -242,6 +245,13 @@ def mark_failed(alert_ids: Sequence[int], token: str, error: str) -> int:
 def mark_cancelled(alert_ids: Sequence[int], token: str, reason: str) -> int:
     return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.SENDING, claimed_by=token).update(
         status=Alert.Status.CANCELLED, error=reason
+    )
+
+
+def fail_held(token: str, error: str) -> int:
+    """Fail every alert the token still holds (its task gives up)."""
+    return Alert.objects.filter(status=Alert.Status.SENDING, claimed_by=token).update(
+        status=Alert.Status.FAILED, error=error[:2000]
     )
 
 

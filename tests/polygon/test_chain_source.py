@@ -1,0 +1,123 @@
+"""Fetch only what the engine needs: a 10,000-contract chain in a handful of requests, holding the
+needed expiries and strikes, with the listed expiries cached for the day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import fakeredis
+import numpy as np
+import pytest
+
+from scanner.chain_source import ChainFetcher, probe_strike
+from scanner.engine.config import EngineConfig
+from scanner.engine.selection import needed_expiries
+from scanner.polygon.client import PolygonClient
+from scanner.polygon.errors import UnknownTickerError
+from tests.polygon.conftest import API_KEY
+from tests.polygon.fake_polygon import BASE_URL, FakeChain
+
+
+@pytest.fixture(scope="module")
+def spy() -> FakeChain:
+    return FakeChain()
+
+
+@pytest.fixture
+def fetcher() -> ChainFetcher:
+    return ChainFetcher(PolygonClient(BASE_URL, API_KEY), fakeredis.FakeRedis())
+
+
+def _expiries(fake: FakeChain) -> list:
+    return sorted({np.datetime64(row["details"]["expiration_date"]).astype(object) for row in fake.rows})
+
+
+def test_a_spy_size_chain_takes_at_most_8_requests(spy, fetcher, mocked):
+    # given a 10,000-contract chain never seen before
+    assert len(spy.rows) >= 10_000
+    spy.serve(mocked)
+    config = EngineConfig()
+
+    # when
+    fetched = fetcher.fetch("SPY", config, spy.as_of)
+
+    # then
+    assert fetched.requests == len(mocked.calls) <= 8
+    assert not fetched.expiries_cached
+    assert list(fetched.expiries) == needed_expiries(_expiries(spy), spy.as_of, config)
+    assert set(np.unique(fetched.chain.expiry).astype(object)) == set(fetched.expiries)
+    assert fetched.chain.underlying_price == spy.spot and len(fetched.chain) < len(spy.rows) / 5
+
+
+def test_each_needed_expiry_holds_both_35_delta_legs_with_a_strike_beyond(spy, fetcher, mocked):
+    # given
+    spy.serve(mocked)
+
+    # when
+    chain = fetcher.fetch("SPY", EngineConfig(), spy.as_of).chain
+
+    # then for calls and puts of every expiry the fetched deltas straddle ±0.35
+    for expiry in np.unique(chain.expiry):
+        for is_call, target in ((True, 0.35), (False, -0.35)):
+            deltas = chain.vendor_delta[(chain.expiry == expiry) & (chain.is_call == is_call)]
+            assert deltas.min() < target < deltas.max()
+
+
+def test_the_second_scan_of_the_day_skips_discovery(spy, fetcher, mocked):
+    # given a first scan
+    spy.serve(mocked)
+    first = fetcher.fetch("SPY", EngineConfig(), spy.as_of)
+
+    # when scanning again an hour later
+    second = fetcher.fetch("SPY", EngineConfig(), spy.as_of + timedelta(hours=1))
+
+    # then only the needed expiries are asked for
+    assert second.expiries_cached
+    assert second.requests == len(second.expiries) < first.requests
+
+
+def test_a_new_day_discovers_again(spy, fetcher, mocked):
+    spy.serve(mocked)
+    fetcher.fetch("SPY", EngineConfig(), spy.as_of)
+    assert not fetcher.fetch("SPY", EngineConfig(), spy.as_of + timedelta(days=1)).expiries_cached
+
+
+def test_a_spot_that_moved_out_of_the_band_refetches_around_the_new_spot(fetcher, mocked):
+    # given a scan at 600, then the market jumps 10%
+    before = FakeChain()
+    with_jump = FakeChain(spot=660.0)
+    before.serve(mocked)
+    fetcher.fetch("SPY", EngineConfig(), before.as_of)
+    mocked.reset()
+    with_jump.serve(mocked)
+
+    # when
+    fetched = fetcher.fetch("SPY", EngineConfig(), with_jump.as_of)
+
+    # then the chain is centred on the new spot
+    chain = fetched.chain
+    assert chain.underlying_price == 660.0
+    calls = chain.vendor_delta[chain.is_call]
+    assert calls.min() < 0.35 < calls.max()
+
+
+def test_a_reference_price_saves_the_spot_request(spy, fetcher, mocked):
+    spy.serve(mocked)
+    fetched = fetcher.fetch("SPY", EngineConfig(), spy.as_of, reference_price=601.0)
+    assert fetched.requests == 1 + len(fetched.expiries)
+
+
+def test_a_ticker_without_contracts_in_the_window_is_unknown(fetcher, mocked):
+    # given
+    empty = FakeChain(ticker="NOPE")
+    empty.rows.clear()
+    empty.serve(mocked)
+
+    # when / then
+    with pytest.raises(UnknownTickerError, match="no option contracts"):
+        fetcher.fetch("NOPE", EngineConfig(), empty.as_of)
+
+
+@pytest.mark.parametrize(("price", "strike"), [(600.4, 600.0), (603.0, 600.0), (97.6, 100.0), (1234.0, 1250.0), (2.1, 5.0)])
+def test_the_probe_strike_is_a_standard_strike_near_the_price(price, strike):
+    assert probe_strike(price) == strike

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from celery import current_app, shared_task
 from django.conf import settings
+from django.utils import timezone
 
 HEARTBEAT_EVERY = timedelta(minutes=10)
 
@@ -21,7 +22,8 @@ def stream_heartbeat() -> dict:
     at = market_now()
     if not is_session_open(at):
         return {"enqueued": 0, "skipped": "market closed"}
-    due = stale_tickers(load_watch_set().symbols, at - timedelta(minutes=settings.HEARTBEAT_STALE_MINUTES))
+    # Scans stamp last_scan_at with the wall clock, so staleness is judged on it too.
+    due = stale_tickers(load_watch_set().symbols, timezone.now() - timedelta(minutes=settings.HEARTBEAT_STALE_MINUTES))
     with current_app.producer_or_acquire() as producer:
         for ticker in due:
             # Superseded by the next heartbeat if it waited that long in the queue.

@@ -226,7 +226,7 @@ def fetch_option_chain(ticker: str, config: EngineConfig) -> OptionChain:
 def probe_strike(price: float) -> float:
     """A standard strike near ``price`` that every expiry lists: coarse grids ($5, $10, $50) are
     subsets of the fine ones, so their multiples appear in every expiry's strikes near the money."""
-    unit = 5.0 if price < 200 else 10.0 if price < 1000 else 50.0
+    unit = 1.0 if price < 5 else 5.0 if price < 200 else 10.0 if price < 1000 else 50.0
     return max(unit, round(price / unit) * unit)
 
 

@@ -55,6 +55,8 @@ def build_chain(
     vol = np.array(rows["vol"])
     years = years_to_expiry(expiry, as_of)
     mid = bsm_price(spot, strike, years, vol, is_call, RATE)
+    quoted = mid - half_spread > 0  # the parser drops zero bids; so do we
+    expiry, strike, is_call, vol, years, mid = (a[quoted] for a in (expiry, strike, is_call, vol, years, mid))
     n = len(strike)
     nan = np.full(n, np.nan)
     return OptionChain(

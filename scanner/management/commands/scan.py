@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -96,9 +97,10 @@ def _chain_from_file(path: str, ticker: str, as_of: datetime | None) -> OptionCh
     if not isinstance(pages, (dict, list)):
         raise CommandError(f"{path} holds neither a snapshot page nor an array of pages")
     try:
-        return parse_snapshot_pages(pages, ticker=ticker, as_of=as_of)
+        chain = parse_snapshot_pages(pages, as_of=as_of)
     except SnapshotError as error:
         raise CommandError(f"{path}: {error}") from None
+    return chain if chain.ticker else replace(chain, ticker=ticker)
 
 
 def _fetch(ticker: str, config: EngineConfig) -> OptionChain:

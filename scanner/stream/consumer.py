@@ -173,6 +173,8 @@ class StreamConsumer:
         finally:
             self.state = "stopped"
             listener.stop()
+            if listener.is_alive():
+                await asyncio.to_thread(listener.join, 5)
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)

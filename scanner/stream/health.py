@@ -38,6 +38,8 @@ def check_health(report: dict[str, Any] | None, max_age_s: float, now: float | N
         return False, "no heartbeat from the stream consumer on this host"
     age = (time.time() if now is None else now) - float(report.get("at", 0))
     state = report.get("state", "?")
+    if state == "stopped":
+        return False, "the stream consumer on this host has stopped"
     if age > max_age_s:
         return False, f"stale heartbeat: last seen {age:.0f} s ago (state {state})"
     return True, f"ok: {state}, heartbeat {age:.0f} s ago"

@@ -107,6 +107,7 @@ def run_stream(
     dispatch: Dispatch = enqueue_move_scans,
     session_open: SessionOpen = market_session_open,
     leader_ttl_s: float | None = None,
+    market_clock_ms: Callable[[], float] | None = market_now_ms,
     on_consumer: Callable[[StreamConsumer], None] | None = None,
 ) -> StreamResult:
     """Run the consumer until ``duration_s`` passes or ``stop`` is set (blocking; its own event loop).
@@ -121,6 +122,7 @@ def run_stream(
         dispatch=dispatch,
         session_open=session_open,
         leader_ttl_s=leader_ttl_s if leader_ttl_s is not None else settings.STREAM_LEADER_TTL_S,
+        market_clock_ms=market_clock_ms,
         on_consumer=on_consumer,
     )
     stats = asyncio.run(runner.main(duration_s, stop))
@@ -130,6 +132,7 @@ def run_stream(
 class _Runner:
     def __init__(self, config: StreamConfig, client: redis.Redis, *, load_watch_set: LoadWatchSet,
                  dispatch: Dispatch, session_open: SessionOpen, leader_ttl_s: float,
+                 market_clock_ms: Callable[[], float] | None,
                  on_consumer: Callable[[StreamConsumer], None] | None) -> None:
         self.config = config
         self.client = client
@@ -137,6 +140,7 @@ class _Runner:
         self.dispatch = dispatch
         self.session_open = session_open
         self.leader_ttl_s = leader_ttl_s
+        self.market_clock_ms = market_clock_ms
         self.on_consumer = on_consumer
         self.lock = LeaderLock(client, leader_ttl_s, identity=f"{socket.gethostname()}:{os.getpid()}")
         self.consumer: StreamConsumer | None = None
@@ -195,7 +199,7 @@ class _Runner:
         consumer_stop = asyncio.Event()
         self.consumer = StreamConsumer(
             self.config, redis_client=self.client, load_watch_set=self.load_watch_set, dispatch=self.dispatch,
-            session_open=self.session_open, market_now_ms=market_now_ms,
+            session_open=self.session_open, market_now_ms=self.market_clock_ms,
         )
         if self.on_consumer is not None:
             self.on_consumer(self.consumer)

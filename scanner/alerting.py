@@ -72,12 +72,19 @@ def load_history(
         earlier = Scan.objects.filter(ticker=ticker, outcome=Scan.Outcome.OK)
         if exclude_scan_id is not None:
             earlier = earlier.exclude(pk=exclude_scan_id)
-        scan_ids = list(earlier.order_by("-started_at").values_list("pk", flat=True)[:needed])
-        by_scan: dict[int, dict[SignalKey, float]] = {scan_id: {} for scan_id in scan_ids}
-        rows = Signal.objects.filter(scan_id__in=scan_ids, ff__isnull=False).values_list("scan_id", "pair", "structure", "ff")
-        for scan_id, pair, structure, ff in rows:
-            by_scan[scan_id][(pair, structure)] = ff
-        history.previous_scans = [by_scan[scan_id] for scan_id in scan_ids]
+        latest = earlier.order_by("-started_at").values("pk")[:needed]
+        # One query; the outer join keeps a scan that found no signal at all (it breaks a streak).
+        rows = Scan.objects.filter(pk__in=latest).values_list(
+            "pk", "started_at", "signals__pair", "signals__structure", "signals__ff"
+        )
+        by_scan: dict[int, dict[SignalKey, float]] = {}
+        started: dict[int, datetime] = {}
+        for scan_id, started_at, pair, structure, ff in rows:
+            seen = by_scan.setdefault(scan_id, {})
+            started[scan_id] = started_at
+            if ff is not None:
+                seen[(pair, structure)] = ff
+        history.previous_scans = [by_scan[pk] for pk in sorted(by_scan, key=started.__getitem__, reverse=True)]
     return history
 
 
@@ -114,6 +121,7 @@ def plan_alerts(
                     trading_day=signal_trading_day(signal),
                     ff_bucket=bucket,
                     ff=signal.ff,
+                    created_at=now,
                 )
             )
             history.last_alert[(recipient.user_id, signal.pair, signal.structure)] = (signal.ff, now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from accounts.validators import validate_ticker
 
@@ -179,7 +180,8 @@ class Alert(models.Model):
     trading_day = models.DateField()
     ff_bucket = models.IntegerField()
     ff = models.FloatField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    # Set by the router to the time its cooldown and quiet-hour decisions used.
+    created_at = models.DateTimeField(default=timezone.now)
     send_after = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -179,14 +179,17 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     return report
 
 
-def alert_signals(ticker: str, signals: Sequence[Signal], scan_id: int | None) -> list[tuple[int, str]]:
+def alert_signals(
+    ticker: str, signals: Sequence[Signal], scan_id: int | None, now: datetime | None = None
+) -> list[tuple[int, str]]:
     """Route a scan's saved signals to their users and store the alerts; (id, status) of the new ones.
 
-    A fixed number of queries whatever the number of users.
+    A fixed number of queries whatever the number of users. ``now`` is wall-clock time (cooldowns,
+    quiet hours); the trading day comes from the signals' own timestamp.
     """
     if not signals:
         return []
-    now = timezone.now()
+    now = now or timezone.now()
     day = trading_day(signals[0].as_of)
     recipients = routing.candidate_recipients(ticker, day)
     routed = routing.route_signals([s.data for s in signals], recipients)

@@ -173,7 +173,7 @@ def build_listing(seed: int, profile: TickerProfile, session_date: date, referen
         z = np.log(strikes / profile.price) / spread
         weight = (1.0 if day == third_friday(day.year, day.month) else 0.35) / (1.0 + years)
         atm_interest = max(profile.avg_volume * 0.0006, 20.0) * weight
-        interest = atm_interest * np.exp(-(z**2) / (2 * 1.6**2)) * rng.lognormal(0.0, 0.6, (2, count))
+        interest = atm_interest * np.exp(-(z**2) / (2 * 1.3**2)) * rng.lognormal(0.0, 0.6, (2, count))
         near_term = 2.0 if (day - session_date).days < 10 else 1.0
         volume = interest * 0.12 * near_term * np.exp(-(z**2) / 2) * rng.lognormal(0.0, 0.8, (2, count))
         for side, call in ((0, True), (1, False)):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 import time
 from datetime import date, datetime
 from functools import lru_cache
@@ -20,7 +21,11 @@ MarketPhase = Literal["open", "extended-hours", "closed"]
 
 @lru_cache(maxsize=1)
 def nyse() -> exchange_calendars.ExchangeCalendar:
-    return exchange_calendars.get_calendar("XNYS")
+    with warnings.catch_warnings():
+        # exchange-calendars 4.13 trips a pandas deprecation warning while building its schedule
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message="Series.values")
+        return exchange_calendars.get_calendar("XNYS")
 
 
 def _in_bounds(day: date) -> bool:

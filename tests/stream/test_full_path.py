@@ -1,0 +1,67 @@
+"""The event-driven path end to end on real services: a price move on the simulated market's stream ->
+stream consumer -> Redis -> real Celery worker -> Scan and Signals -> alert -> email on a local SMTP server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.pipeline.smtp_sink import SmtpSink
+from tests.stream.conftest import subscribed, wait_for
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def bumped_market(settings, shared_state_reset):
+    """A simulated market in session with FAKE1, whose chain carries an event bump (FF about 0.5)."""
+    from scanner.market_clock import set_clock_source
+    from scanner.marketsim.server import MarketSimServer
+    from scanner.polygon.provider import reset_market_provider
+
+    server = MarketSimServer(seed=6, speed=1.0)
+    server.add_ticker("FAKE1", price=110.0, volume=50_000_000, has_options=True, ff_bump=0.5)
+    server.start()
+    settings.POLYGON_API_KEY = ""
+    settings.MARKET_SIMULATED = True
+    settings.POLYGON_REST_URL = server.rest_url
+    settings.POLYGON_MAX_RPS = "200"
+    reset_market_provider()
+    set_clock_source(server.now)
+    yield server
+    reset_market_provider()
+    set_clock_source(None)
+    server.stop()
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield sink
+    sink.stop()
+
+
+def test_a_price_move_ends_as_an_email_to_the_subscriber(bumped_market, smtp_sink, live_worker, start_stream):
+    # given a user following FAKE1 and the stream consumer running with the real dispatch to Celery
+    from accounts.models import Subscription, User
+    from scanner.models import Scan, Signal
+
+    follower = User.objects.create_user("follower@example.com", "pw-Secret-42")
+    Subscription.objects.create(user=follower, ticker="FAKE1")
+    running = start_stream(bumped_market.ws_url, record=False, market_clock_ms=None)
+    wait_for(lambda: "FAKE1" in subscribed(bumped_market), what="FAKE1 on the socket")
+    wait_for(lambda: running.consumer.trigger.reference("FAKE1"), what="a reference price for FAKE1")
+    assert not Scan.objects.filter(ticker="FAKE1").exists()
+    # when FAKE1 jumps 1% on the stream
+    bumped_market.inject_move("FAKE1", 1.0)
+    # then a move scan runs on the worker, stores signals, and the follower gets an email about FAKE1
+    wait_for(lambda: smtp_sink.accepted >= 1, timeout=60, what="the alert email")
+    scan = Scan.objects.get(ticker="FAKE1")
+    assert scan.reason == Scan.Reason.MOVE and scan.outcome == Scan.Outcome.OK
+    assert Signal.objects.filter(scan=scan).exists()
+    message = smtp_sink.messages[0]
+    assert message.rcpt_tos == ["follower@example.com"]
+    assert "FAKE1" in str(message.message()["Subject"])
+    assert running.consumer.stats.enqueued == 1

@@ -20,7 +20,7 @@ BIG_VOLUME = 900_000_000  # about $100B a day: FAKE1 and FAKE2 outrank every sim
 @pytest.fixture
 def simulated_market(settings, shared_state_reset, tmp_path):
     """A simulated market in session with FAKE1 and FAKE2 (event bumps: FF about 0.5) and NOOPT, the most
-    traded name of all, without listed options."""
+    traded listed name, without options; OTCBIG trades even more, over the counter."""
     from scanner.market_clock import set_clock_source
     from scanner.marketsim.server import MarketSimServer
     from scanner.polygon.provider import reset_market_provider
@@ -29,6 +29,7 @@ def simulated_market(settings, shared_state_reset, tmp_path):
     server.add_ticker("FAKE1", price=110.0, volume=BIG_VOLUME, has_options=True, ff_bump=0.5)
     server.add_ticker("FAKE2", price=95.0, volume=BIG_VOLUME - 1, has_options=True, ff_bump=0.5)
     server.add_ticker("NOOPT", price=200.0, volume=BIG_VOLUME * 2, has_options=False)
+    server.add_ticker("OTCBIG", price=300.0, volume=BIG_VOLUME * 3, has_options=True, otc=True)
     server.start()
     settings.POLYGON_API_KEY = ""
     settings.MARKET_SIMULATED = True
@@ -86,7 +87,7 @@ def mailbox(directory: Path) -> dict[str, list[str]]:
 def test_discovery_user_hears_of_fake1_the_others_only_of_what_they_follow(simulated_market, live_worker, settings):
     # given a universe of the two most traded optionable names, FAKE1 and FAKE2, and three users
     outcome = refresh_universe(size=2)
-    assert [m.ticker for m in outcome.members] == ["FAKE1", "FAKE2"]
+    assert {m.ticker for m in outcome.members} == {"FAKE1", "FAKE2"}
     explorer = user("explorer@example.com", discovery=True, discovery_cap=20)
     follower = user("follower@example.com", discovery=False, follows=("FAKE2",))
     user("nobody@example.com", discovery=False)
@@ -116,12 +117,12 @@ def test_the_discovery_daily_cap_holds_across_a_sweep(simulated_market, live_wor
     assert Alert.objects.filter(user=explorer, kind=Alert.Kind.DISCOVERY).count() == 2
 
 
-def test_a_high_volume_name_without_options_is_left_out(simulated_market):
-    # given the most traded name of the session, NOOPT, has no listed options
+def test_high_volume_names_without_options_or_over_the_counter_are_left_out(simulated_market):
+    # given the most traded listed name, NOOPT, has no listed options and OTCBIG trades over the counter
     # when the universe is refreshed against the simulated market
     outcome = refresh_universe(size=3)
-    # then NOOPT was checked, skipped, and the members are the next optionable names
+    # then NOOPT was checked and skipped, OTCBIG never came up, and the members are the next names
     assert "NOOPT" in outcome.without_options
     members = [m.ticker for m in outcome.members]
-    assert "NOOPT" not in members and members[:2] == ["FAKE1", "FAKE2"]
+    assert set(members[:2]) == {"FAKE1", "FAKE2"} and "NOOPT" not in members and "OTCBIG" not in members
     assert UniverseSnapshot.objects.get().members.count() == 3

@@ -25,8 +25,14 @@ task_track_started = True
 worker_send_task_events = True
 task_send_sent_event = True
 broker_connection_retry_on_startup = True
-# Redis redelivers unacked messages after this; longer than any task's hard limit.
-broker_transport_options = {"visibility_timeout": settings.CELERY_VISIBILITY_TIMEOUT}
+# Redis redelivers unacked messages (a killed worker's) after this; longer than any task's hard limit.
+# Workers sweep for them every tenth of it, at most every 100 s (kombu's default period).
+_visibility = settings.CELERY_VISIBILITY_TIMEOUT
+broker_transport_options = {
+    "visibility_timeout": _visibility,
+    "unacked_restore_interval": max(1, min(10, _visibility // 10)),
+    "unacked_restore_throttle": 1 if _visibility < 100 else 10,
+}
 
 task_default_queue = "scan"
 task_queues = (Queue("scan"), Queue("notify"))

@@ -178,7 +178,7 @@ class _workers:
                     [
                         sys.executable, "-m", "celery", "-A", "forwardfactor", "worker",
                         "-Q", "scan,notify", "--pool", "threads", "-c", str(THREADS_PER_WORKER),
-                        "-n", f"bench-universe-{n}@%h", "-I", "scanner.discovery_tasks",
+                        "-n", f"bench-universe-{n}@%h",
                         "--without-gossip", "--without-mingle", "-l", "WARNING",
                     ],
                     cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
@@ -210,7 +210,7 @@ def _sweep() -> tuple[float, int, int]:
     """Send one sweep; wait until every member's discovery scan has finished. (seconds, requests, scans)"""
     from django.db.models import Sum
 
-    from scanner.discovery_tasks import discovery_sweep
+    from scanner.tasks import discovery_sweep
     from scanner.models import Scan
 
     started = time.perf_counter()

@@ -64,7 +64,7 @@ class UniverseSnapshotAdmin(admin.ModelAdmin):
         from django.http import HttpResponseNotAllowed, HttpResponseRedirect
         from django.urls import reverse
 
-        from scanner.discovery_tasks import refresh_universe
+        from scanner.tasks import refresh_universe
 
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
@@ -79,7 +79,7 @@ class UniverseSnapshotAdmin(admin.ModelAdmin):
 
     @admin.action(description="Rebuild the selected sessions' universes now", permissions=["change"])
     def rebuild_sessions(self, request, queryset) -> None:
-        from scanner.discovery_tasks import refresh_universe
+        from scanner.tasks import refresh_universe
 
         for session_date in queryset.values_list("session_date", flat=True):
             refresh_universe.delay(day=session_date.isoformat())

@@ -65,7 +65,7 @@ def wait_for(condition, deadline_s: float, what: str):
 
 def sweep_and_settle(tickers: set[str]) -> None:
     """Run one sweep through the worker; wait until the tickers' scans finished and no alert is unsent."""
-    from scanner.discovery_tasks import discovery_sweep
+    from scanner.tasks import discovery_sweep
 
     summary = discovery_sweep.apply_async().get(timeout=30)
     assert summary["enqueued"] >= len(tickers), summary

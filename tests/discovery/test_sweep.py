@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from scanner.discovery_tasks import discovery_sweep
+from scanner.tasks import discovery_sweep
 from scanner.market_clock import set_clock_source
 from scanner.universe import refresh_universe
 from tests.discovery.market import InMemoryMarket, bar

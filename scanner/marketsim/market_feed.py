@@ -70,25 +70,22 @@ class MarketFeed:
         return self.market.open_epoch <= epoch < self.market.tape_end_epoch
 
     def events_between(self, start: float, end: float, wanted: dict[str, set[str]]) -> list[dict[str, Any]]:
+        """Every wanted event of the whole seconds in [start, end), in time order."""
+        trades, quotes = self._symbols(wanted["T"]), self._symbols(wanted["Q"])
+        seconds_aggs, minute_aggs = self._symbols(wanted["A"]), self._symbols(wanted["AM"])
         events: list[dict[str, Any]] = []
-        seconds = range(math.floor(start), math.floor(end))
-        for symbol in self._symbols(wanted["T"]):
-            for second in seconds:
-                if self._trading(second):
-                    events.extend(self._trades(symbol, second))
-        for symbol in self._symbols(wanted["Q"]):
-            for second in seconds:
-                if self._trading(second):
-                    events.append(self.quote(symbol, second + 0.5))
-        for symbol in self._symbols(wanted["A"]):
-            for second in seconds:
-                if self._trading(second):
-                    events.append(self.aggregate("A", symbol, second, second + 1))
-        minutes = range(math.floor(start / 60), math.floor(end / 60))
-        for symbol in self._symbols(wanted["AM"]):
-            for minute in minutes:
-                if self._trading(minute * 60):
-                    events.append(self.aggregate("AM", symbol, minute * 60, minute * 60 + 60))
+        for second in range(math.floor(start), math.floor(end)):
+            if not self._trading(second):
+                continue
+            for symbol in trades:
+                events.extend(self._trades(symbol, second))
+            for symbol in quotes:
+                events.append(self.quote(symbol, second + 0.5))
+            for symbol in seconds_aggs:
+                events.append(self.aggregate("A", symbol, second, second + 1))
+            if (second + 1) % 60 == 0:
+                for symbol in minute_aggs:
+                    events.append(self.aggregate("AM", symbol, second - 59, second + 1))
         return events
 
     def aggregate(self, ev: str, symbol: str, start: float, end: float) -> dict[str, Any]:

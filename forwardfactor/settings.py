@@ -150,7 +150,7 @@ POLYGON_MAX_RPS = env_str("POLYGON_MAX_RPS", "10")
 MARKET_SIMULATED = not POLYGON_API_KEY
 # The in-process simulated market started when there is neither a key nor a POLYGON_REST_URL.
 MARKETSIM_SEED = int(env_number("MARKETSIM_SEED", 7, int))
-MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 1.0)
+MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 60.0)  # simulated seconds per wall second, as `marketsim --speed`
 
 # --- Signal engine -----------------------------------------------------------------------------
 # r for the forward F = S·e^{rT} and for IVs solved from mids (when the vendor sends none).

@@ -6,8 +6,8 @@ import random
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-# A rate-like switch of N >= 1 hits the next N requests; a value in (0, 1) hits that fraction of them.
-PROPORTIONAL = ("rate_limit", "server_errors", "truncated_json")
+# rate_limit, server_errors and truncated_json: N >= 1 hits the next N requests; a value in (0, 1) hits
+# that fraction of them.
 
 
 @dataclass
@@ -27,10 +27,6 @@ class Faults:
 
     def __post_init__(self) -> None:
         self._draws = random.Random(20240601)
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return [field.name for field in fields(cls)]
 
     def update(self, **switches: Any) -> None:
         known = {field.name: field for field in fields(self)}

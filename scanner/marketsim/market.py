@@ -67,7 +67,10 @@ class Market:
         return path
 
     def _move_factor(self, symbol: str, epoch: float) -> float:
-        return math.exp(sum(jump for at, jump in self._moves.get(symbol, ()) if at <= epoch))
+        moves = self._moves.get(symbol)
+        if not moves:
+            return 1.0
+        return math.exp(sum(jump for at, jump in moves if at <= epoch))
 
     def spot(self, symbol: str, epoch: float) -> float:
         return _tick(self.path(symbol).price_at(epoch) * self._move_factor(symbol, epoch))
@@ -114,6 +117,12 @@ class Market:
             vwap=round((opened + high + low + closed) / 4, 4),
             transactions=max(1, volume // 150) if volume else 0,
         )
+
+    def day_so_far(self, symbol: str, epoch: float) -> tuple[float, int, float]:
+        """Day open, day volume and day VWAP at `epoch`: the cheap part of `today` the stream needs."""
+        path = self.path(symbol)
+        vwap = path.day_vwap(epoch) * self._move_factor(symbol, epoch)
+        return _tick(path.open_price), path.volume_until(epoch), round(vwap, 4)
 
     def history(self, symbol: str) -> DailyBars:
         bars = self._histories.get(symbol)

@@ -16,19 +16,22 @@ MAX_CATCH_UP = 120.0  # sim seconds emitted per tick at most (a clock jump does 
 TRADE_CONDITIONS = ([], [14, 41], [12], [37])
 
 
-def _aggregate(ev: str, symbol: str, bar: DayBar, day: DayBar, start: float, end: float) -> dict[str, Any]:
+def _aggregate(
+    ev: str, symbol: str, bar: DayBar, day: tuple[float, int, float], start: float, end: float
+) -> dict[str, Any]:
+    day_open, day_volume, day_vwap = day
     return {
         "ev": ev,
         "sym": symbol,
         "v": bar.volume,
-        "av": day.volume,
-        "op": day.open,
+        "av": day_volume,
+        "op": day_open,
         "vw": bar.vwap,
         "o": bar.open,
         "c": bar.close,
         "h": bar.high,
         "l": bar.low,
-        "a": day.vwap,
+        "a": day_vwap,
         "z": bar.volume // bar.transactions if bar.transactions else 0,
         "s": int(start * 1000),
         "e": int(end * 1000),
@@ -90,9 +93,7 @@ class MarketFeed:
 
     def aggregate(self, ev: str, symbol: str, start: float, end: float) -> dict[str, Any]:
         bar = self.market.window_bar(symbol, start, end)
-        day = self.market.today(symbol, end)
-        assert day is not None
-        return _aggregate(ev, symbol, bar, day, start, end)
+        return _aggregate(ev, symbol, bar, self.market.day_so_far(symbol, end), start, end)
 
     def _trades(self, symbol: str, second: int) -> list[dict[str, Any]]:
         profile = self.market.profiles[symbol]

@@ -207,8 +207,6 @@ def build_listing(seed: int, profile: TickerProfile, session_date: date, referen
 
 @dataclass(frozen=True)
 class PricedRows:
-    years: np.ndarray
-    forward: np.ndarray
     iv: np.ndarray
     iv_present: np.ndarray
     theo: np.ndarray
@@ -266,8 +264,6 @@ def price_rows(
     lag_seconds = draws[:, 1] * np.where(quiet, 900.0, 4.0)
     quote_epoch = np.maximum(now - lag_seconds, min(session_open, now))
     return PricedRows(
-        years=years,
-        forward=forward,
         iv=iv,
         iv_present=iv_present,
         theo=theo,

@@ -49,21 +49,27 @@ class IntradayPath:
         self.previous_close = profile.price
         log_prices = np.log(profile.price) + gap + np.concatenate(([0.0], np.cumsum(increments)))
         self.prices = np.round(np.exp(log_prices), 4)
+        self._price_list: list[float] = self.prices.tolist()  # scalar reads on the stream's hot path
+        self._last_position = float(self.prices.size - 1)
         self.running_high = np.maximum.accumulate(self.prices)
         self.running_low = np.minimum.accumulate(self.prices)
         self.running_mean = np.cumsum(self.prices) / np.arange(1, self.prices.size + 1)
         self.day_volume = profile.avg_volume * float(rng.lognormal(0.0, 0.3))
 
     def _position(self, epoch: float) -> float:
-        return min(max((epoch - self.open_epoch) / GRID_SECONDS, 0.0), float(self.prices.size - 1))
+        position = (epoch - self.open_epoch) / GRID_SECONDS
+        if position <= 0.0:
+            return 0.0
+        return self._last_position if position > self._last_position else position
 
     def price_at(self, epoch: float) -> float:
+        prices = self._price_list
         position = self._position(epoch)
         index = int(position)
-        if index >= self.prices.size - 1:
-            return float(self.prices[-1])
+        if index >= len(prices) - 1:
+            return prices[-1]
         weight = position - index
-        return float(self.prices[index] * (1 - weight) + self.prices[index + 1] * weight)
+        return prices[index] * (1 - weight) + prices[index + 1] * weight
 
     @property
     def open_price(self) -> float:
@@ -79,11 +85,11 @@ class IntradayPath:
 
     def window_range(self, start: float, end: float) -> tuple[float, float]:
         first, last = int(self._position(start)) + 1, int(self._position(end))
-        inner = self.prices[first : last + 1]
         edges = (self.price_at(start), self.price_at(end))
-        if inner.size:
-            return max(float(inner.max()), *edges), min(float(inner.min()), *edges)
-        return max(edges), min(edges)
+        if last < first:
+            return max(edges), min(edges)
+        inner = self.prices[first : last + 1]
+        return max(float(inner.max()), *edges), min(float(inner.min()), *edges)
 
     def volume_until(self, epoch: float) -> int:
         if epoch <= self.open_epoch:

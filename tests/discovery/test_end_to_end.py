@@ -133,7 +133,7 @@ def test_high_volume_names_without_options_or_over_the_counter_are_left_out(simu
     reason="pipeline bug: scanning.alert_signals counts today's alerts and saves new ones without a lock, so "
     "two scans alerting the same user at the same moment each see room under the cap (reported to the lead)",
 )
-def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(simulated_market, monkeypatch):
+def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(postgres, simulated_market, monkeypatch):
     # given a universe of FAKE1 and FAKE2 and a discovery user capped at one discovery alert a day
     import threading
 

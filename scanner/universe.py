@@ -64,7 +64,7 @@ class RankedMember:
     dollar_volume: float
 
     def as_dict(self) -> dict:
-        return {"rank": self.rank, "ticker": self.ticker, "volume": self.volume, "dollar_volume": self.dollar_volume}
+        return {"rank": self.rank, "ticker": self.ticker, "volume": self.volume, "dollar_volume": round(self.dollar_volume, 2)}
 
 
 @dataclass(frozen=True)

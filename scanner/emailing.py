@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import get_template
 from django.urls import reverse
@@ -159,30 +159,40 @@ class Rendered:
 
 
 class AlertMessages:
-    """Builds alert and digest messages; renders each (signal, kind, threshold) variant once."""
+    """Builds alert and digest messages; renders each (signal, kind, threshold) variant once.
+
+    An alert variant is also turned into MIME bytes once (``MailMerge``); each recipient's message is
+    those bytes with its own To, unsubscribe link and Message-ID.
+    """
 
     def __init__(self) -> None:
         self._alert_templates = [get_template(f"scanner/email/alert_{part}") for part in ("subject.txt", "body.txt", "body.html")]
         self._digest_templates = [get_template(f"scanner/email/digest_{part}") for part in ("subject.txt", "body.txt", "body.html")]
-        self._variants: dict[tuple[int, str, float], Rendered] = {}
+        self._variants: dict[tuple[int, str, float], tuple[Rendered, MailMerge | None]] = {}
         self._contexts: dict[int, dict] = {}
         self._from = settings.DEFAULT_FROM_EMAIL
         self._domain = parseaddr(self._from)[1].rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
 
-    def alert(self, alert: Alert, signal: dict, threshold: float, to: str) -> EmailMultiAlternatives:
+    def alert(self, alert: Alert, signal: dict, threshold: float, to: str) -> EmailMessage:
         key = (alert.signal_id, alert.kind, threshold)
-        rendered = self._variants.get(key)
-        if rendered is None:
+        variant = self._variants.get(key)
+        if variant is None:
             context = {
                 "s": self._signal_context(alert.signal_id, signal),
                 "discovery": alert.kind == Alert.Kind.DISCOVERY,
                 "threshold": _number(threshold),
                 "unsubscribe_url": _LINK_PLACEHOLDER,
             }
-            rendered = self._variants[key] = self._render(self._alert_templates, context)
-        return self._message(rendered, to, scope_for(alert.user_id, [alert]), f"alert-{alert.pk}")
+            rendered = self._render(self._alert_templates, context)
+            variant = self._variants[key] = (rendered, MailMerge.build(self._message(rendered, *MailMerge.PLACEHOLDERS)))
+        rendered, merge = variant
+        link = unsubscribe_url(unsubscribe_token(scope_for(alert.user_id, [alert])))
+        message_id = f"<alert-{alert.pk}@{self._domain}>"
+        if merge is not None and MailMerge.fits(to):
+            return merge.personalize(to, link, message_id)
+        return self._message(rendered, to, link, message_id)
 
-    def digest(self, alerts: Sequence[Alert], signals: dict[int, dict], thresholds: dict[str, float], to: str) -> EmailMultiAlternatives:
+    def digest(self, alerts: Sequence[Alert], signals: dict[int, dict], thresholds: dict[str, float], to: str) -> EmailMessage:
         items = [
             {
                 "s": self._signal_context(a.signal_id, signals[a.signal_id]),
@@ -199,7 +209,8 @@ class AlertMessages:
         }
         rendered = self._render(self._digest_templates, context)
         ids = [a.pk for a in alerts]
-        return self._message(rendered, to, scope_for(alerts[0].user_id, alerts), f"digest-{ids[0]}-{ids[-1]}-{len(ids)}")
+        link = unsubscribe_url(unsubscribe_token(scope_for(alerts[0].user_id, alerts)))
+        return self._message(rendered, to, link, f"<digest-{ids[0]}-{ids[-1]}-{len(ids)}@{self._domain}>")
 
     def _signal_context(self, signal_id: int, signal: dict) -> dict:
         context = self._contexts.get(signal_id)
@@ -212,8 +223,7 @@ class AlertMessages:
         subject, text, body = (template.render(context) for template in templates)
         return Rendered(" ".join(subject.split()), text, body)
 
-    def _message(self, rendered: Rendered, to: str, scope: UnsubscribeScope, message_key: str) -> EmailMultiAlternatives:
-        link = unsubscribe_url(unsubscribe_token(scope))
+    def _message(self, rendered: Rendered, to: str, link: str, message_id: str) -> EmailMultiAlternatives:
         message = EmailMultiAlternatives(
             subject=rendered.subject,
             body=rendered.text.replace(_LINK_PLACEHOLDER, link),
@@ -222,11 +232,78 @@ class AlertMessages:
             headers={
                 "List-Unsubscribe": f"<{link}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Message-ID": f"<{message_key}@{self._domain}>",
+                "Message-ID": message_id,
             },
         )
         message.attach_alternative(rendered.html.replace(_LINK_PLACEHOLDER, html.escape(link)), "text/html")
         return message
+
+
+class MailMerge:
+    """A message built once with placeholders, personalised per recipient by replacing bytes.
+
+    Building MIME (header folding, encoding) costs more than everything else per message in a
+    fan-out. Placeholders are plain ASCII and survive as is in 7bit/8bit bodies; if the encoder
+    touched one (quoted-printable for long lines or non-ASCII text), ``build`` returns None and
+    messages are built one by one.
+    """
+
+    TO = "recipient@mail-merge.invalid"
+    MESSAGE_ID = "<message-id@mail-merge.invalid>"
+    PLACEHOLDERS = (TO, _LINK_PLACEHOLDER, MESSAGE_ID)
+
+    def __init__(self, raw: bytes, from_email: str) -> None:
+        self._raw = raw
+        self._from = from_email
+
+    @classmethod
+    def build(cls, message: EmailMultiAlternatives) -> MailMerge | None:
+        raw = message.message().as_bytes(linesep="\r\n")
+        head = raw.partition(b"\r\n\r\n")[0] + b"\r\n"
+        intact = (
+            b"\r\nTo: " + cls.TO.encode() + b"\r\n" in head
+            and b"\r\nMessage-ID: " + cls.MESSAGE_ID.encode() + b"\r\n" in head
+            and raw.count(_LINK_PLACEHOLDER.encode()) == 3  # header, text and HTML
+        )
+        return cls(raw, message.from_email) if intact else None
+
+    @staticmethod
+    def fits(address: str) -> bool:
+        """Addresses that go into a header verbatim (no encoding, no folding characters)."""
+        return address.isascii() and not any(c in address for c in "\r\n\"<>,;()")
+
+    def personalize(self, to: str, link: str, message_id: str) -> EmailMessage:
+        raw = (
+            self._raw.replace(self.TO.encode(), to.encode(), 1)
+            .replace(self.MESSAGE_ID.encode(), message_id.encode(), 1)
+            .replace(_LINK_PLACEHOLDER.encode(), link.encode())
+        )
+        return MergedEmail(raw, self._from, to, message_id)
+
+
+class MergedEmail(EmailMessage):
+    """An EmailMessage whose MIME form is ready-made bytes; any Django email backend can send it."""
+
+    def __init__(self, raw: bytes, from_email: str, to: str, message_id: str) -> None:
+        super().__init__(from_email=from_email, to=[to], headers={"Message-ID": message_id})
+        self._raw = raw
+
+    def message(self) -> _ReadyMime:  # type: ignore[override]
+        return _ReadyMime(self._raw, self.extra_headers)
+
+
+class _ReadyMime:
+    """The part of email.message.Message the backends use: as_bytes() and header lookup."""
+
+    def __init__(self, raw: bytes, headers: dict[str, str]) -> None:
+        self._raw = raw
+        self._headers = headers
+
+    def as_bytes(self, unixfrom: bool = False, linesep: str = "\n") -> bytes:
+        return self._raw if linesep == "\r\n" else self._raw.replace(b"\r\n", linesep.encode())
+
+    def __getitem__(self, name: str) -> str | None:
+        return self._headers.get(name)
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -320,23 +397,14 @@ def _drop_unwanted(alerts: list[Alert], token: str) -> tuple[list[Alert], int]:
     return keep, len(dropped)
 
 
-def _send(outgoing: list[tuple[list[int], EmailMultiAlternatives]], token: str, report: BatchReport) -> None:
+def _send(outgoing: list[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
     if not outgoing:
         return
     connection = get_connection()
     try:
         connection.open()
-        for alert_ids, message in outgoing:
-            try:
-                connection.send_messages([message])
-            except smtplib.SMTPException as exc:
-                refusal = permanent_refusal(exc)
-                if refusal is None:
-                    raise
-                report.failed += alerting.mark_failed(alert_ids, token, refusal)
-                continue
-            # The window: SMTP accepted the message; until this UPDATE commits, a kill means a resend.
-            report.sent += alerting.mark_sent(alert_ids, token)
+        with alerting.relaxed_commits():
+            _send_each(connection, outgoing, token, report)
     except (smtplib.SMTPException, OSError) as exc:
         alerting.record_attempt_error(token, f"{type(exc).__name__}: {exc}")
         raise
@@ -345,6 +413,20 @@ def _send(outgoing: list[tuple[list[int], EmailMultiAlternatives]], token: str, 
             connection.close()
         except (smtplib.SMTPException, OSError):
             pass
+
+
+def _send_each(connection, outgoing: list[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
+    for alert_ids, message in outgoing:
+        try:
+            connection.send_messages([message])
+        except smtplib.SMTPException as exc:
+            refusal = permanent_refusal(exc)
+            if refusal is None:
+                raise
+            report.failed += alerting.mark_failed(alert_ids, token, refusal)
+            continue
+        # The window: SMTP accepted the message; until this UPDATE commits, a kill means a resend.
+        report.sent += alerting.mark_sent(alert_ids, token)
 
 
 def permanent_refusal(exc: smtplib.SMTPException) -> str | None:

@@ -1,0 +1,178 @@
+"""Alert fan-out: 10,000 followers of one ticker, from routing a signal to every message accepted by SMTP.
+
+Runs on the services of DATABASE_URL (PostgreSQL) and REDIS_URL, in a throw-away database created
+beside the configured one. A real Celery worker subprocess (prefork, 2 processes) consumes the
+``notify`` queue and delivers over SMTP to a local aiosmtpd server. Each round routes a signal of
+another ticker that all 10,000 users follow; the figures are medians over the rounds.
+
+Metrics:
+* fanout.emails_per_s: messages accepted by SMTP per second, from the start of routing to the last one.
+* fanout.route_ms: routing the signal and storing the 10,000 alerts.
+* fanout.routing_queries: database queries for that, against the same for 100 followers (baseline).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+USERS = 10_000
+SMALL = 100
+ROUNDS = 3
+TICKERS = ("FANA", "FANB", "FANC")
+GOAL_EMAILS_PER_S = 500
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run() -> list[dict]:
+    from django.conf import settings
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        print("   skipped: needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (a real database, broker and worker)")
+        return []
+    original_name = connection.settings_dict["NAME"]
+    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        return _measure()
+    finally:
+        connection.creation.destroy_test_db(original_name, verbosity=0)
+
+
+def _measure() -> list[dict]:
+    from tests.pipeline.smtp_sink import SmtpSink
+
+    users = _seed()
+    sink = SmtpSink(keep=False).start()
+    worker = _start_worker(sink.port)
+    try:
+        _wait_for_worker(worker)
+        baseline_queries, _ = _route("SMALL")
+        rates, route_ms, queries = [], [], []
+        for ticker in TICKERS[:ROUNDS]:
+            already = sink.accepted
+            started = time.perf_counter()
+            count, elapsed_ms = _route_and_dispatch(ticker, queries)
+            route_ms.append(elapsed_ms)
+            _wait(lambda: sink.accepted - already >= count, 180, f"{count} messages for {ticker}")
+            rates.append(count / (time.perf_counter() - started))
+            assert count == users, (count, users)
+        _wait(lambda: _sent() == users * len(rates), 30, "every alert marked sent")
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        sink.stop()
+    emails_per_s = statistics.median(rates)
+    print(f"   rounds: {', '.join(f'{r:.0f}/s' for r in rates)}; route {', '.join(f'{m:.0f} ms' for m in route_ms)}")
+    return [
+        {"name": "fanout.emails_per_s", "value": round(emails_per_s, 1), "unit": "emails/s", "baseline": None,
+         "ratio": None, "goal": f">= {GOAL_EMAILS_PER_S}"},
+        {"name": "fanout.route_ms", "value": round(statistics.median(route_ms), 1), "unit": "ms", "baseline": None,
+         "ratio": None, "goal": None},
+        {"name": "fanout.routing_queries", "value": statistics.median(queries), "unit": "queries",
+         "baseline": baseline_queries, "ratio": round(statistics.median(queries) / baseline_queries, 3),
+         "goal": f"== baseline ({SMALL} users)"},
+    ]
+
+
+def _seed() -> int:
+    """10,000 users following every bench ticker, 100 more following SMALL; one scan with a signal per ticker."""
+    from accounts.models import AlertSettings, Subscription, User
+    from tests.pipeline.factories import saved_signals, signal_dict
+
+    people = User.objects.bulk_create(
+        [User(email=f"trader{i}@bench.test", password="!") for i in range(USERS + SMALL)], batch_size=2000
+    )
+    # Loose floors so the hand-made signal passes everyone; bulk_create skips the post_save receiver.
+    AlertSettings.objects.bulk_create([AlertSettings(user=p, ff_threshold=0.2) for p in people], batch_size=2000)
+    Subscription.objects.bulk_create(
+        [Subscription(user=p, ticker=t) for p in people[:USERS] for t in TICKERS]
+        + [Subscription(user=p, ticker="SMALL") for p in people[USERS:]],
+        batch_size=5000,
+    )
+    for ticker in (*TICKERS, "SMALL"):
+        saved_signals(signal_dict(ticker, ff=0.31))
+    return USERS
+
+
+def _signals(ticker: str):
+    from scanner.models import Signal
+
+    return list(Signal.objects.filter(ticker=ticker))
+
+
+def _route(ticker: str) -> tuple[int, list[tuple[int, str]]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from scanner.scanning import alert_signals
+
+    signals = _signals(ticker)
+    with CaptureQueriesContext(connection) as captured:
+        created = alert_signals(ticker, signals, signals[0].scan_id)
+    return len(captured), created
+
+
+def _route_and_dispatch(ticker: str, queries: list[int]) -> tuple[int, float]:
+    from scanner.scanning import dispatch_alerts
+
+    started = time.perf_counter()
+    count, created = _route(ticker)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    queries.append(count)
+    dispatch_alerts([pk for pk, _ in created])
+    return len(created), elapsed_ms
+
+
+def _sent() -> int:
+    from scanner.models import Alert
+
+    return Alert.objects.filter(status=Alert.Status.SENT).count()
+
+
+def _start_worker(smtp_port: int) -> subprocess.Popen:
+    from django.db import connection
+
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "LOG_LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "forwardfactor", "worker", "-Q", "notify", "-P", "prefork", "-c", "2",
+         "-n", f"bench-fanout-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_for_worker(worker: subprocess.Popen) -> None:
+    from forwardfactor.celery import app
+
+    name = f"bench-fanout-{os.getpid()}@"
+
+    def ready() -> bool:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with {worker.returncode}")
+        return any(name in next(iter(reply)) for reply in app.control.ping(timeout=0.5))
+
+    _wait(ready, 60, "the worker to start")
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.01)

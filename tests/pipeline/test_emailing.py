@@ -183,3 +183,27 @@ def test_an_expired_token_is_refused(settings):
     settings.UNSUBSCRIBE_MAX_AGE_DAYS = -1
     assert Client().post(url).status_code == 410
     assert Subscription.objects.count() == 1
+
+
+def test_a_mail_merged_message_equals_one_built_on_its_own():
+    # given an alert and both ways of building its message
+    from email import message_from_bytes, policy
+
+    from scanner.emailing import AlertMessages, MergedEmail, _LINK_PLACEHOLDER
+
+    user("f@x.test", follows=("AAPL",))
+    (alert,) = scan_at(AS_OF, signal_dict("AAPL", structure="double_calendar", ff=0.31))
+    builder = AlertMessages()
+    merged = builder.alert(alert, alert.signal.data, 0.2, "f@x.test")
+    rendered, _ = builder._variants[(alert.signal_id, alert.kind, 0.2)]
+    link = merged.message().as_bytes().decode().split("List-Unsubscribe: <")[1].split(">")[0]
+    single = builder._message(rendered, "f@x.test", link, merged.extra_headers["Message-ID"])
+    # when both are parsed as a mail client would
+    a = message_from_bytes(merged.message().as_bytes(), policy=policy.default)
+    b = message_from_bytes(single.message().as_bytes(), policy=policy.default)
+    # then they carry the same headers and parts
+    assert isinstance(merged, MergedEmail) and _LINK_PLACEHOLDER not in str(a)
+    for header in ("Subject", "From", "To", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-ID"):
+        assert a[header].strip() == b[header].strip(), header
+    for kind in ("plain", "html"):
+        assert a.get_body((kind,)).get_content() == b.get_body((kind,)).get_content()

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         "watched ticker (subscribed by anyone, or in the discovery universe) moves by STREAM_MOVE_THRESHOLD "
         "(default 0.5%) since its last scan. Runs until SIGTERM/SIGINT. One process per market data key: a "
         "second one waits as a standby and takes over when the leader dies. Outside market sessions (by "
-        "the data source's clock) it stays connected to nothing and idles. "
+        "the data source's clock) it disconnects and idles. "
         "With --check: exit 0 if this host's consumer wrote its heartbeat recently, 1 otherwise."
     )
 

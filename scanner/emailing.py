@@ -423,6 +423,7 @@ def _send_each(connection, outgoing: list[tuple[list[int], EmailMessage]], token
             refusal = permanent_refusal(exc)
             if refusal is None:
                 raise
+            logger.warning("alerts %s not delivered: %s", alert_ids, refusal)
             report.failed += alerting.mark_failed(alert_ids, token, refusal)
             continue
         # The window: SMTP accepted the message; until this UPDATE commits, a kill means a resend.

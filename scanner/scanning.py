@@ -55,7 +55,7 @@ class ScanReport:
 
     def as_dict(self) -> dict:
         return {
-            "ticker": self.ticker, "reason": self.reason, "outcome": self.outcome, "scan_id": self.scan_id,
+            "ticker": self.ticker, "reason": self.reason, "outcome": str(self.outcome), "scan_id": self.scan_id,
             "signals": self.signals, "alerts": self.alerts, "enqueued": len(self.enqueued),
             "requests": self.requests, "error": self.error,
         }
@@ -132,6 +132,7 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         outcome = Scan.Outcome.NO_DATA if isinstance(exc, UnknownTickerError) else Scan.Outcome.FAILED
         _finish_without_data(scan, outcome, exc, started)
         report.outcome, report.error = outcome, _describe(exc)
+        logger.warning("scan of %s (%s, attempt %d): %s", ticker, reason, scan.attempts, report.error)
         if exc.retryable:
             raise
         return report

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from forwardfactor.shared_state import shared_redis
 from scanner.market_clock import set_clock_source
 from scanner.models import Alert, Scan, Signal
 from scanner.scanning import dropped_scans, single_flight

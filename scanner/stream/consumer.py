@@ -286,7 +286,8 @@ class StreamConsumer:
                 await ws.close()
                 return
             now = time.monotonic()
-            if now - self._last_message > self.config.stall_s:
+            # With nothing subscribed, silence is expected, not a stall.
+            if self._subscribed and now - self._last_message > self.config.stall_s:
                 self.stats.stalls += 1
                 log.warning("no message for %.0f s: reconnecting", now - self._last_message)
                 await ws.close()
@@ -414,6 +415,8 @@ class StreamConsumer:
             for message in wire.subscription_messages("subscribe", self.config.channel, subscribe):
                 await ws.send(message, text=True)
                 self.stats.subscribe_messages += 1
+            if subscribe and not self._subscribed:
+                self._last_message = time.monotonic()  # the stall clock starts with the first subscription
             self._subscribed |= subscribe
         except ConnectionClosed:
             # The reader sees the close and the supervisor reconnects and resubscribes everything.

@@ -97,7 +97,7 @@ def test_the_heartbeat_enqueues_only_stale_watched_tickers(trader, market, sim_c
 def test_the_heartbeat_does_nothing_outside_a_session(trader):
     # given a Saturday by the data source's clock and a subscribed ticker
     from accounts.models import Subscription
-    from scanner.stream.tasks import stream_heartbeat
+    from scanner.tasks import stream_heartbeat
 
     Subscription.objects.create(user=trader, ticker="AAPL")
     set_clock_source(lambda: SATURDAY_NOON)

@@ -139,8 +139,6 @@ def refresh_universe(day: str | None = None, size: int | None = None) -> dict:
 @shared_task(name="scanner.tasks.discovery_sweep")
 def discovery_sweep() -> dict:
     """In a session, enqueue a discovery scan for every universe member not scanned within the sweep interval."""
-    from datetime import timedelta
-
     from scanner import universe
     from scanner.market_clock import is_session_open, market_now, trading_day
 

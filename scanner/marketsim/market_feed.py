@@ -144,10 +144,10 @@ class MarketFeed:
         }
 
     def move_events(self, symbol: str, epoch: float) -> list[dict[str, Any]]:
-        """What a sudden move shows at once on every channel: a trade, a quote and this second's A."""
-        second = math.floor(epoch)
+        """What a sudden move shows at once on every channel: a trade, a quote and the A of the second
+        that ends with the move (it closes at the moved price, never at a later one)."""
         return [
             self.trade(symbol, epoch, 0.5),
             self.quote(symbol, epoch),
-            self.aggregate("A", symbol, second, epoch if epoch > second else second + 1),
+            self.aggregate("A", symbol, math.ceil(epoch) - 1.0, epoch),
         ]

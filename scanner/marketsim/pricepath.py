@@ -15,12 +15,32 @@ from scanner.marketsim.universe import TickerProfile
 GRID_SECONDS = 10.0
 TRADING_SECONDS_PER_YEAR = 252 * 23_400.0
 HISTORY_SESSIONS = 400
+# Jumps: a floor plus an exponential excess, sized with sqrt(σ / 0.3), part of the profile's
+# volatility rather than on top of it. Their expected variance is capped at a quarter of the
+# session's (jumps carry roughly 10-25% of a stock's realised variance, less for an index), so a
+# calm large cap does not get a 0.5% step in ten seconds several times a day.
+JUMP_MIN = 0.004
+JUMP_MEAN_EXCESS = 0.004
+MAX_JUMP_SHARE = 0.25
 
 
 def intraday_volume_share(fraction: float) -> float:
     """Cumulative share of the day's volume by `fraction` of the session: a U-shaped profile."""
     x = min(max(fraction, 0.0), 1.0)
     return (x + ((2 * x - 1) ** 3 + 1) / 3) / (5 / 3)
+
+
+def jump_calibration(profile: TickerProfile) -> tuple[float, float]:
+    """(share of the session's variance the jumps carry, factor on the jump sizes), so that the
+    path's expected variance over the regular session is the profile's volatility, annualised."""
+    session_variance = profile.volatility**2 / 252.0
+    size_scale = np.sqrt(profile.volatility / 0.3)
+    mean_square = JUMP_MIN**2 + 2 * JUMP_MIN * JUMP_MEAN_EXCESS + 2 * JUMP_MEAN_EXCESS**2
+    jump_variance = profile.jumps_per_session * size_scale**2 * mean_square
+    if session_variance <= 0.0 or jump_variance <= 0.0:
+        return 0.0, float(size_scale)
+    share = min(jump_variance / session_variance, MAX_JUMP_SHARE)
+    return float(share), float(size_scale * np.sqrt(share * session_variance / jump_variance))
 
 
 class IntradayPath:
@@ -37,13 +57,14 @@ class IntradayPath:
         end_epoch = at_new_york(session_date, *AFTER_HOURS_END).timestamp()
         steps = int((end_epoch - self.open_epoch) / GRID_SECONDS)
         regular_steps = int((self.close_epoch - self.open_epoch) / GRID_SECONDS)
-        step_vol = profile.volatility * np.sqrt(GRID_SECONDS / TRADING_SECONDS_PER_YEAR)
+        jump_share, jump_scale = jump_calibration(profile)
+        step_vol = profile.volatility * np.sqrt((1.0 - jump_share) * GRID_SECONDS / TRADING_SECONDS_PER_YEAR)
         scale = np.where(np.arange(steps) < regular_steps, step_vol, 0.3 * step_vol)
         increments = rng.standard_normal(steps) * scale - 0.5 * scale * scale
         jump_count = int(rng.poisson(profile.jumps_per_session))
         if jump_count:
             where = rng.integers(0, max(regular_steps, 1), jump_count)
-            size = (0.004 + rng.exponential(0.004, jump_count)) * np.sqrt(profile.volatility / 0.3)
+            size = (JUMP_MIN + rng.exponential(JUMP_MEAN_EXCESS, jump_count)) * jump_scale
             np.add.at(increments, where, np.where(rng.uniform(size=jump_count) < 0.5, -size, size))
         gap = rng.normal(0.0, 0.3 * profile.volatility / np.sqrt(252.0))
         self.previous_close = profile.price

@@ -38,6 +38,21 @@ WELL_KNOWN: tuple[tuple[str, float, int, float], ...] = (
 )
 INDEX_FUNDS = frozenset({"SPY", "QQQ", "IWM"})
 
+# Generated names: annualised volatility falls with size, read as daily dollar volume (price × average
+# shares): typical σ = 0.30 at $100M a day, × (dollar volume / $100M)^-0.15, never below 0.22 (the most
+# traded names are not the calmest: NVDA- and TSLA-like stocks trade the most), × 1.8 under $5
+# (penny stocks). Each name then gets its own lognormal factor (σ 0.3). That puts the optionable
+# names trading $1B+ a day near 0.22–0.30 (a large cap), $20M a day near 0.38 (a small cap), $1M
+# near 0.60 and the illiquid tail at 0.8–1.6, like the US listing; the well-known names above keep
+# their own figures.
+TYPICAL_VOLATILITY = 0.30
+TYPICAL_DOLLAR_VOLUME = 100e6
+SIZE_ELASTICITY = 0.15
+LARGE_CAP_FLOOR = 0.22
+PENNY_PRICE, PENNY_FACTOR = 5.0, 1.8
+IDIOSYNCRATIC_SPREAD = 0.3
+VOLATILITY_RANGE = (0.12, 1.6)
+
 
 @dataclass(frozen=True)
 class TickerProfile:
@@ -69,6 +84,14 @@ def _generated_symbols(rng: np.random.Generator, count: int, taken: set[str]) ->
     return symbols
 
 
+def volatility_for(dollar_volume: np.ndarray, price: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Annualised volatility of generated names from their size (see TYPICAL_VOLATILITY) and one
+    standard normal draw each."""
+    typical = TYPICAL_VOLATILITY * (np.maximum(dollar_volume, 1.0) / TYPICAL_DOLLAR_VOLUME) ** -SIZE_ELASTICITY
+    typical = np.maximum(typical, LARGE_CAP_FLOOR) * np.where(price < PENNY_PRICE, PENNY_FACTOR, 1.0)
+    return np.clip(typical * np.exp(IDIOSYNCRATIC_SPREAD * draws), *VOLATILITY_RANGE)
+
+
 def build_universe(seed: int, size: int = UNIVERSE_SIZE) -> dict[str, TickerProfile]:
     rng = derive_rng(seed, "universe")
     profiles: list[TickerProfile] = [
@@ -95,7 +118,7 @@ def build_universe(seed: int, size: int = UNIVERSE_SIZE) -> dict[str, TickerProf
     otc = rng.uniform(size=count) < 0.08
     liquid = (prices >= 3.0) & (volumes >= 150_000)
     has_options = ~otc & (rng.uniform(size=count) < np.where(liquid, 0.92, 0.25))
-    vols = np.clip(0.22 + 0.25 * rng.lognormal(0.0, 0.5, count) * np.where(prices < 5, 1.8, 1.0), 0.14, 1.6)
+    vols = volatility_for(prices * volumes, prices, rng.standard_normal(count))
     for i, symbol in enumerate(symbols):
         if otc[i] and len(symbol) == 5:
             symbol = symbol[:4] + ("F" if rng.uniform() < 0.7 else "Y")

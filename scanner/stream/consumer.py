@@ -351,10 +351,14 @@ class StreamConsumer:
 
     async def _flush_dispatch(self) -> None:
         self._dispatch_ready.clear()
-        moves, self._pending_moves = self._pending_moves, []
+        pending, self._pending_moves = self._pending_moves, []
         references, self._pending_references = self._pending_references, {}
-        if not moves and not references:
+        if not pending and not references:
             return
+        # Moves that piled up while the last batch was enqueued: one scan per ticker is enough, at the
+        # latest trigger price (a second queued scan of the same chain would fetch it for nothing).
+        moves = list({move.symbol: move for move in pending}.values())
+        self.stats.coalesced += len(pending) - len(moves)
         loop = asyncio.get_running_loop()
         try:
             # Shielded: stopping must not cancel a batch still waiting for the dispatch thread.

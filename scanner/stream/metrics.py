@@ -17,6 +17,7 @@ class StreamStats:
     triggers: int = 0
     suppressed: int = 0
     enqueued: int = 0
+    coalesced: int = 0
     dispatch_errors: int = 0
     connects: int = 0
     reconnects: int = 0

@@ -44,6 +44,34 @@ def test_a_small_move_does_not_trigger_and_a_half_percent_move_triggers_once(scr
     assert float(redis_client.hget(REFERENCES_KEY, "AAPL")) == 100.6
 
 
+def test_moves_that_pile_up_while_a_batch_is_enqueued_become_one_scan_per_ticker(scripted_market, start_stream):
+    # given a consumer whose first enqueue is slow (a busy broker)
+    import threading
+
+    sim, tape = scripted_market
+    gate, batches = threading.Event(), []
+
+    def slow_dispatch(moves):
+        batches.append([(m.symbol, m.price) for m in moves])
+        gate.wait(10)
+        return len(moves)
+
+    running = start_stream(sim.ws_url, {"AAPL"}, record=False, dispatch=slow_dispatch, min_interval_s=0)
+    wait_for(lambda: "AAPL" in subscribed(sim), what="the subscribe")
+    tape.send(aggregate("AAPL", 100.0, T0), aggregate("AAPL", 101.0, T0 + 1000))
+    wait_for(lambda: batches, what="the first batch to reach the broker")
+    # when AAPL moves twice more while that batch is still being enqueued
+    tape.send(aggregate("AAPL", 102.0, T0 + 2000), aggregate("AAPL", 103.0, T0 + 3000))
+    wait_for(lambda: processed(running, 4), what="four events through the trigger")
+    gate.set()
+    wait_for(lambda: len(batches) == 2, what="the second batch")
+    result = running.stop()
+    # then three moves triggered, but the two that waited become one scan at the latest price
+    assert batches == [[("AAPL", 101.0)], [("AAPL", 103.0)]]
+    assert result.stats.triggers == 3
+    assert result.stats.enqueued == 2 and result.stats.coalesced == 1
+
+
 def test_a_restart_keeps_the_reference(scripted_market, start_stream, redis_client):
     # given a reference of 100.6 left in Redis by an earlier run
     sim, tape = scripted_market

@@ -44,6 +44,17 @@ class AlertHistory:
     previous_scans: list[dict[SignalKey, float]] = field(default_factory=list)  # newest first
 
 
+def lock_recipients(user_ids: Iterable[int]) -> None:
+    """Lock these users' AlertSettings rows until the transaction ends (PostgreSQL; SQLite ignores it).
+
+    One query whatever the number of users. Rows are locked in id order, so two scans sharing
+    users wait for each other instead of deadlocking.
+    """
+    ids = sorted(user_ids)
+    if ids:
+        list(AlertSettings.objects.select_for_update(no_key=True).filter(user_id__in=ids).order_by("pk").values_list("pk"))
+
+
 def load_history(
     ticker: str, day: date, recipients: Sequence[Recipient], now: datetime, exclude_scan_id: int | None
 ) -> AlertHistory:

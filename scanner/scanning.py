@@ -186,7 +186,9 @@ def alert_signals(
     """Route a scan's saved signals to their users and store the alerts; (id, status) of the new ones.
 
     A fixed number of queries whatever the number of users. ``now`` is wall-clock time (cooldowns,
-    quiet hours); the trading day comes from the signals' own timestamp.
+    quiet hours); the trading day comes from the signals' own timestamp. The routed users stay locked
+    from counting their alerts of the day until the new ones are committed, so scans of different
+    tickers alerting the same user at once cannot together exceed a daily cap.
     """
     if not signals:
         return []
@@ -196,8 +198,11 @@ def alert_signals(
     routed = routing.route_signals([s.data for s in signals], recipients)
     if not routed:
         return []
-    history = alerting.load_history(ticker, day, [r for rs in routed.values() for r in rs], now, scan_id)
-    return alerting.save_alerts(alerting.plan_alerts(signals, routed, history, now))
+    routed_recipients = [r for rs in routed.values() for r in rs]
+    with transaction.atomic(savepoint=False):
+        alerting.lock_recipients({r.user_id for r in routed_recipients})
+        history = alerting.load_history(ticker, day, routed_recipients, now, scan_id)
+        return alerting.save_alerts(alerting.plan_alerts(signals, routed, history, now))
 
 
 def dispatch_alerts(alert_ids: Sequence[int]) -> None:

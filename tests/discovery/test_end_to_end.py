@@ -128,11 +128,6 @@ def test_high_volume_names_without_options_or_over_the_counter_are_left_out(simu
     assert UniverseSnapshot.objects.get().members.count() == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pipeline bug: scanning.alert_signals counts today's alerts and saves new ones without a lock, so "
-    "two scans alerting the same user at the same moment each see room under the cap (reported to the lead)",
-)
 def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(postgres, simulated_market, monkeypatch):
     # given a universe of FAKE1 and FAKE2 and a discovery user capped at one discovery alert a day
     import threading
@@ -143,19 +138,33 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
 
     refresh_universe(size=2)
     explorer = user("explorer@example.com", discovery=True, discovery_cap=1)
-    # and two scans that have both read the user's alert count before either stores its alerts
-    both_loaded = threading.Barrier(2, timeout=30)
+    # and two scans where the first to read the user's alerts of the day holds on until the other has
+    # read them too (nothing serialises them: both see room under the cap) or waits on a lock it holds
+    backends: dict[str, int] = {}
+    both_connected = threading.Barrier(2, timeout=30)
+    loaded: list[str] = []
     load_history = alerting.load_history
 
-    def load_history_in_step(*args, **kwargs):
-        history = load_history(*args, **kwargs)
-        both_loaded.wait()
+    def blocked_by_this_scan(other: int) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid() = ANY(pg_blocking_pids(%s))", [other])
+            return cursor.fetchone()[0]
+
+    def load_history_in_step(ticker, *args, **kwargs):
+        history = load_history(ticker, *args, **kwargs)
+        loaded.append(ticker)
+        other = next(pid for name, pid in backends.items() if name != ticker)
+        wait_for(lambda: len(loaded) == 2 or blocked_by_this_scan(other), 30, "the other scan to read or to wait")
         return history
 
     monkeypatch.setattr(alerting, "load_history", load_history_in_step)
 
     def scan(ticker: str) -> None:
         try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                backends[ticker] = cursor.fetchone()[0]
+            both_connected.wait()
             scanning.scan_and_alert(ticker, "discovery", dispatch=lambda ids: None)
         finally:
             connection.close()
@@ -166,5 +175,6 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
         thread.start()
     for thread in threads:
         thread.join(60)
-    # then the user still has one discovery alert for the day
+    # then both scans reached the user, and the user still has one discovery alert for the day
+    assert sorted(loaded) == ["FAKE1", "FAKE2"]
     assert Alert.objects.filter(user=explorer, kind=Alert.Kind.DISCOVERY).count() == 1

@@ -3,7 +3,7 @@
 from django.conf import settings
 from kombu import Queue
 
-broker_url = settings.CELERY_BROKER_URL or "memory://"
+broker_url = settings.CELERY_BROKER_URL or "memory://localhost/"
 result_backend = settings.REDIS_URL or None
 task_always_eager = settings.CELERY_TASK_ALWAYS_EAGER
 task_eager_propagates = True

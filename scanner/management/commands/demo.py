@@ -1,27 +1,58 @@
-"""`manage.py demo`: the product on embedded defaults, end to end."""
+"""`manage.py demo`: the whole product on the simulated market, end to end."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+import json
+import logging
+import sys
 
-from accounts.demo_users import ADMIN_EMAIL, ADMIN_PASSWORD, seed_demo_users
-from accounts.models import Subscription, User
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
 
-DEMO_SUBSCRIPTIONS = ["SPY", "AAPL", "TSLA"]
+from accounts.demo_users import ADMIN_EMAIL, ADMIN_PASSWORD
+from scanner.demo import demo_dir, run_demo
 
 
 class Command(BaseCommand):
     help = (
-        "Seed the demo users (subscriber@demo.local, discovery@demo.local, nobody@demo.local and an "
-        "admin) and show what is there. Safe to run again."
+        "Play a compressed trading session on the simulated market: refresh the discovery universe, "
+        "stream prices, rescan tickers that move 0.5%%, and alert the demo users (subscriber@demo.local by "
+        "subscription, discovery@demo.local by discovery, nobody@demo.local never). Emails land as .eml "
+        "files in var/demo/mail/ and a summary in var/demo/summary.json. Runs in-process on embedded "
+        "defaults; with REDIS_URL set it starts a real Celery worker and beat. Safe to run again."
     )
 
-    def handle(self, *args, **options) -> None:
-        seed_demo_users(DEMO_SUBSCRIPTIONS)
-        self.stdout.write(self.style.MIGRATE_HEADING("Forward Factor demo"))
-        for user in User.objects.order_by("email"):
-            tickers = ", ".join(Subscription.objects.filter(user=user).values_list("ticker", flat=True)) or "-"
-            self.stdout.write(
-                f"  {user.email:<24} discovery={'on ' if user.discovery_mode else 'off'} follows: {tickers}"
-            )
-        self.stdout.write(f"Admin: {ADMIN_EMAIL} / {ADMIN_PASSWORD} at http://127.0.0.1:8000/admin/ (make web)")
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--seconds", type=float, default=45.0,
+                            help="how long to stream, in wall-clock seconds (default 45)")
+        parser.add_argument("--speed", type=float, default=300.0,
+                            help="simulated seconds per wall second (default 300: 45 s cover about 4 hours of the session)")
+        parser.add_argument("--universe", type=int, default=40,
+                            help="size of the demo's discovery universe (default 40)")
+
+    def handle(self, *args, seconds: float, speed: float, universe: int, **options) -> None:
+        if not 5 <= seconds <= 3600:
+            raise CommandError("--seconds must be between 5 and 3600")
+        if not 1 <= speed <= 5000:
+            raise CommandError("--speed must be between 1 and 5000")
+        if not 1 <= universe <= 600:
+            raise CommandError("--universe must be between 1 and 600")
+        call_command("migrate", interactive=False, verbosity=0)
+        # One line per eager task would bury the story.
+        logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
+        summary, cast = run_demo(self.say, seconds=seconds, speed=speed, universe_size=universe)
+        out = demo_dir()
+        self.stdout.write(self.style.MIGRATE_HEADING("\nSummary"))
+        self.stdout.write(json.dumps({k: getattr(summary, k) for k in
+                                      ("moves", "scans", "signals", "alerts", "emails", "api_calls")}, indent=2))
+        for email in (cast.subscriber.email, cast.discovery.email, cast.nobody.email):
+            self.stdout.write(f"  {email:<24} {summary.recipients.get(email, 0)} alerts")
+        self.stdout.write(f"Emails: {out / 'mail'}/   Summary: {out / 'summary.json'}")
+        self.stdout.write(f"Admin: make web, then http://127.0.0.1:8000/admin/ as {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
+        problems = summary.story_problems(cast)
+        if problems:
+            raise CommandError("the demo story did not play out: " + "; ".join(problems))
+
+    def say(self, line: str) -> None:
+        self.stdout.write(line)
+        sys.stdout.flush()

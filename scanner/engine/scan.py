@@ -284,7 +284,8 @@ def _estimated_move(
 def _constant_maturity_ff(
     engine: _Engine, pick: PairPick, atm: dict[date, tuple[float | None, bool]]
 ) -> float | None:
-    """FF from ATM IVs at exactly the pair's DTEs: total variance linear in time between the brackets."""
+    """FF from ATM IVs at exactly the pair's DTEs: total variance linear in time between the brackets
+    (``constant_maturity_brackets``: preferably the pair expiries themselves, never extrapolated)."""
     vols = []
     for days, brackets in ((pick.front_days, pick.front_brackets), (pick.back_days, pick.back_brackets)):
         target = expiry_close_epoch(engine.today + timedelta(days=days)) - engine.as_of.timestamp()

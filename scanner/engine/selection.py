@@ -1,5 +1,6 @@
 """Which listed expiries a scan uses: the front/back pick of each pair, the constant-maturity brackets
-and, for known earnings, the expiries just before and after the event."""
+(taken from those picks wherever they straddle the exact DTE, so they rarely cost a request of their
+own) and, for known earnings, the expiries just before and after the event."""
 
 from __future__ import annotations
 
@@ -56,22 +57,52 @@ def pick_expiry(
     return min(candidates)[3] if candidates else None
 
 
-def constant_maturity_brackets(dtes: dict[date, int], target: int, max_gap: int) -> tuple[date, ...]:
-    """The listed expiries around an exact DTE for total-variance interpolation: one on an exact hit,
-    otherwise the nearest below and above (each within max_gap days); empty when either side is missing."""
-    exact = [expiry for expiry, dte in dtes.items() if dte == target]
-    if exact:
-        return (exact[0],)
-    below = [(dte, expiry) for expiry, dte in dtes.items() if target - max_gap <= dte < target]
-    above = [(dte, expiry) for expiry, dte in dtes.items() if target < dte <= target + max_gap]
-    if not below or not above:
-        return ()
-    return (max(below)[1], min(above)[1])
+def constant_maturity_brackets(
+    dtes: dict[date, int], target: int, max_gap: int, preferred: frozenset[date] = frozenset()
+) -> tuple[date, ...]:
+    """The listed expiries around an exact DTE for total-variance interpolation, within max_gap days of it.
+
+    The preferred expiries (the pair picks a scan fetches anyway) come first: an exact hit among them,
+    else the nearest preferred below and above. Interpolating total variance between, say, 28 and 63
+    days for the 30-day point is as legitimate as between 28 and 35 and costs no extra request; a
+    nearer listed expiry would only refine the figure under a kinked term structure. Only when the
+    preferred ones do not straddle the target does a listed expiry step in: an exact hit, else the
+    missing side (never extrapolation). Empty when either side has nothing within max_gap.
+    """
+    in_reach = {expiry: dte for expiry, dte in dtes.items() if abs(dte - target) <= max_gap}
+    preferred_dtes = {expiry: dte for expiry, dte in in_reach.items() if expiry in preferred}
+    exact = _exact(preferred_dtes, target)
+    below, above = _nearest_below(preferred_dtes, target), _nearest_above(preferred_dtes, target)
+    if exact is not None:
+        return (exact,)
+    if below is not None and above is not None:
+        return (below, above)
+    exact = _exact(in_reach, target)
+    if exact is not None:
+        return (exact,)
+    below = below or _nearest_below(in_reach, target)
+    above = above or _nearest_above(in_reach, target)
+    return (below, above) if below is not None and above is not None else ()
+
+
+def _exact(dtes: dict[date, int], target: int) -> date | None:
+    return next((expiry for expiry, dte in dtes.items() if dte == target), None)
+
+
+def _nearest_below(dtes: dict[date, int], target: int) -> date | None:
+    return max(((dte, expiry) for expiry, dte in dtes.items() if dte < target), default=(0, None))[1]
+
+
+def _nearest_above(dtes: dict[date, int], target: int) -> date | None:
+    return min(((dte, expiry) for expiry, dte in dtes.items() if dte > target), default=(0, None))[1]
 
 
 def select_pairs(listed: Iterable[date], as_of: datetime, config: EngineConfig) -> list[PairPick]:
+    """Every configured pair resolved against the listed expiries. A pair without both expiries gets
+    no constant-maturity brackets (it has no signal to carry the figure); the others take theirs
+    from the complete pairs' expiries where those straddle the exact DTEs."""
     dtes = listed_dtes(listed, as_of)
-    picks = []
+    resolved = []
     for front_days, back_days in config.pairs:
         front = pick_expiry(dtes, front_days, config.front_tolerance_days, None, config.prefer_monthly)
         back = (
@@ -79,6 +110,11 @@ def select_pairs(listed: Iterable[date], as_of: datetime, config: EngineConfig) 
             if front is not None
             else None
         )
+        resolved.append((front_days, back_days, front, back))
+    fetched = frozenset(e for _, _, front, back in resolved if front and back for e in (front, back))
+    gap = config.constant_maturity_max_gap_days
+    picks = []
+    for front_days, back_days, front, back in resolved:
         note = None
         if front is None:
             note = (
@@ -90,15 +126,15 @@ def select_pairs(listed: Iterable[date], as_of: datetime, config: EngineConfig) 
                 f"{front_days}-{back_days}: no expiry after {front.isoformat()} within "
                 f"{config.back_tolerance_days} days of {back_days} DTE (listed DTEs: {describe_dtes(dtes)})"
             )
-        gap = config.constant_maturity_max_gap_days
+        complete = front is not None and back is not None
         picks.append(
             PairPick(
                 front_days=front_days,
                 back_days=back_days,
                 front=front,
                 back=back,
-                front_brackets=constant_maturity_brackets(dtes, front_days, gap),
-                back_brackets=constant_maturity_brackets(dtes, back_days, gap),
+                front_brackets=constant_maturity_brackets(dtes, front_days, gap, fetched) if complete else (),
+                back_brackets=constant_maturity_brackets(dtes, back_days, gap, fetched) if complete else (),
                 note=note,
             )
         )
@@ -117,7 +153,8 @@ def earnings_brackets(dtes: dict[date, int], event: date) -> tuple[date, ...]:
 def needed_expiries(
     listed: Sequence[date], as_of: datetime, config: EngineConfig, earnings_dates: Sequence[date] = ()
 ) -> list[date]:
-    """Exactly the expiries a scan of these listed expiries would read, sorted.
+    """Exactly the expiries a scan of these listed expiries would read, sorted: a scan of a chain
+    holding only these gives the same signals as a scan of the whole chain.
 
     earnings_dates (optional) adds the expiries around each event inside a pair's window, which the
     engine uses to estimate an unknown expected move.
@@ -130,10 +167,21 @@ def needed_expiries(
         if pick.front is not None and pick.back is not None:
             needed.update((pick.front, pick.back))
             last_back = max(last_back or pick.back, pick.back)
+        elif pick.front is not None and dtes[pick.front] >= pick.back_days - config.back_tolerance_days:
+            # Overlapping front/back windows: without this front, a scan of the fetched expiries
+            # could pick an earlier front and find a back the full listing rules out.
+            needed.add(pick.front)
     today = trading_date(as_of)
     for event in earnings_dates:
         if last_back is not None and today < event <= last_back:
             needed.update(earnings_brackets(dtes, event))
+    if config.prefer_monthly:
+        # A third-week Thursday counts as monthly only when its Friday is not listed: keep the Friday.
+        needed.update(
+            friday
+            for expiry in list(needed)
+            if expiry.weekday() == 3 and 14 <= expiry.day <= 20 and (friday := expiry + timedelta(days=1)) in dtes
+        )
     return sorted(needed)
 
 

@@ -203,23 +203,40 @@ def test_unknown_move_is_estimated_from_the_expiries_around_the_event():
     assert signal["ff_ex_earnings"] == pytest.approx(0.0, abs=0.02)
 
 
-def test_constant_maturity_ff_interpolates_total_variance():
-    # given expiries at 28/35 and 56/63 days only, total variance linear in time
+def _kinked_vol(d: float) -> float:
+    """w(T) = 0.16·T for T < 45 days, then grows slower: w = 0.16·T45 + 0.04·(T − T45)."""
+    t, t45 = years(d), 45 / 365
+    return math.sqrt((0.16 * min(t, t45) + 0.04 * max(t - t45, 0)) / t)
+
+
+def _interpolated(target: int, a: int, b: int) -> tuple[float, float]:
+    ta, tb, tt = years(a), years(b), years(target)
+    w = _kinked_vol(a) ** 2 * ta + (_kinked_vol(b) ** 2 * tb - _kinked_vol(a) ** 2 * ta) * (tt - ta) / (tb - ta)
+    return math.sqrt(w / tt), tt
+
+
+def test_constant_maturity_ff_interpolates_total_variance_between_the_pair_expiries():
+    # given weeklies at 28/35 and 56/63 days; the pairs pick 28, 63 and 91
     dtes = [28, 35, 56, 63, 91]
-    def vol(d):  # w(T) = 0.16·T for T < 45 days, then grows slower: w = 0.16·T45 + 0.04·(T − T45)
-        t, t45 = years(d), 45 / 365
-        return math.sqrt((0.16 * min(t, t45) + 0.04 * max(t - t45, 0)) / t)
-    chain = build_chain(dtes, np.arange(80.0, 121.0, 2.5), term({d: vol(d) for d in dtes}), vendor_iv=True)
+    chain = build_chain(dtes, np.arange(80.0, 121.0, 2.5), term({d: _kinked_vol(d) for d in dtes}), vendor_iv=True)
     # when
     signal = only(scan_chain(chain), pair="30-60")
-    # then the labelled figure is the FF of the interpolated variances at exactly 30 and 60 days
-    def interpolated(target, a, b):
-        ta, tb, tt = years(a), years(b), years(target)
-        w = vol(a) ** 2 * ta + (vol(b) ** 2 * tb - vol(a) ** 2 * ta) * (tt - ta) / (tb - ta)
-        return math.sqrt(w / tt), tt
-    (f_iv, f_t), (b_iv, b_t) = interpolated(30, 28, 35), interpolated(60, 56, 63)
+    # then the labelled figure is the FF of the variances at exactly 30 and 60 days, both interpolated
+    # between the pair expiries 28 and 63 (they straddle both points, so 35 and 56 are not needed)
+    (f_iv, f_t), (b_iv, b_t) = _interpolated(30, 28, 63), _interpolated(60, 28, 63)
     assert signal["ff_constant_maturity"] == pytest.approx(forward_factor(f_iv, f_t, b_iv, b_t), rel=1e-9)
     assert signal["ff_constant_maturity_basis"] == "atm_forward_total_variance"
+
+
+def test_constant_maturity_ff_takes_a_listed_expiry_where_the_pair_expiries_do_not_straddle():
+    # given a 30-60 pair on 32 and 62 days, with 25 days listed below 30
+    dtes = [25, 32, 62]
+    chain = build_chain(dtes, np.arange(80.0, 121.0, 2.5), term({d: _kinked_vol(d) for d in dtes}), vendor_iv=True)
+    # when
+    signal = only(scan_chain(chain, EngineConfig(pairs=((30, 60),))), pair="30-60")
+    # then 30 days comes from 25 and 32, 60 days from the pair expiries 32 and 62
+    (f_iv, f_t), (b_iv, b_t) = _interpolated(30, 25, 32), _interpolated(60, 32, 62)
+    assert signal["ff_constant_maturity"] == pytest.approx(forward_factor(f_iv, f_t, b_iv, b_t), rel=1e-9)
 
 
 def test_stale_quotes_are_flagged_not_hidden():

@@ -66,16 +66,59 @@ def test_monthly_preference_beats_distance_within_tolerance():
     assert plain.front == date(2025, 4, 3)
 
 
-def test_constant_maturity_brackets_and_needed_expiries():
-    # given weeklies around 30 and 60 DTE and a far expiry
+def test_constant_maturity_brackets_come_from_the_pair_expiries_when_they_straddle():
+    # given weeklies around 30 and 60 DTE and a far expiry; the pairs pick 28, 63 and 91
     expiries = listed(21, 28, 35, 56, 63, 91, 180)
-    dtes = {d: dte(d) for d in expiries}
     # when
-    brackets = constant_maturity_brackets(dtes, 30, 35)
+    picks = {p.label: p for p in select_pairs(expiries, AS_OF, EngineConfig())}
     needed = needed_expiries(expiries, AS_OF, EngineConfig())
-    # then the brackets straddle 30, and the needed set is picks plus brackets, nothing else
-    assert [dte(d) for d in brackets] == [28, 35]
-    assert [dte(d) for d in needed] == [28, 35, 56, 63, 91]
+    # then 30 and 60 days both lie between 28 and 63 (within the 35-day gap), 90 between 63 and 91:
+    # the pair expiries alone serve the constant-maturity figure, nothing else is fetched
+    assert [dte(d) for d in picks["30-60"].front_brackets] == [28, 63]
+    assert [dte(d) for d in picks["30-60"].back_brackets] == [28, 63]
+    assert [dte(d) for d in picks["60-90"].back_brackets] == [63, 91]
+    assert [dte(d) for d in needed] == [28, 63, 91]
+
+
+def test_a_listed_expiry_is_added_only_for_the_side_the_pair_expiries_miss():
+    # given one pair whose expiries (32, 62) both lie after 30 days
+    expiries = listed(25, 32, 45, 62, 100)
+    config = EngineConfig(pairs=((30, 60),))
+    # when
+    [pick] = select_pairs(expiries, AS_OF, config)
+    # then 30 days takes the nearest listed expiry below (25) with the nearest pair expiry above (32)
+    assert [dte(d) for d in pick.front_brackets] == [25, 32]
+    assert [dte(d) for d in pick.back_brackets] == [32, 62]
+    assert [dte(d) for d in needed_expiries(expiries, AS_OF, config)] == [25, 32, 62]
+
+
+def test_brackets_stay_within_the_max_gap_and_never_extrapolate():
+    # given 60 days with the pair expiry 32 too far below for a 20-day gap
+    dtes = {d: dte(d) for d in listed(25, 32, 45, 62)}
+    preferred = frozenset(listed(32, 62))
+    # when / then the nearer listed 45 steps in below; with nothing listed below 30, no figure at all
+    assert [dte(d) for d in constant_maturity_brackets(dtes, 60, 20, preferred)] == [45, 62]
+    assert constant_maturity_brackets({d: dte(d) for d in listed(32, 62)}, 30, 35, preferred) == ()
+
+
+def test_an_exact_hit_is_used_alone():
+    # given a listed expiry at exactly 30 days that is not a pair pick
+    dtes = {d: dte(d) for d in listed(29, 30, 63)}
+    # when
+    brackets = constant_maturity_brackets(dtes, 30, 35, frozenset(listed(63)))
+    # then
+    assert [dte(d) for d in brackets] == [30]
+
+
+def test_a_pair_without_a_back_needs_no_brackets():
+    # given a 30-60 pair with nothing listed near 60 days
+    expiries = listed(21, 28, 35, 91)
+    config = EngineConfig(pairs=((30, 60),))
+    # when
+    [pick] = select_pairs(expiries, AS_OF, config)
+    # then
+    assert pick.back is None and pick.front_brackets == pick.back_brackets == ()
+    assert needed_expiries(expiries, AS_OF, config) == []
 
 
 def test_needed_expiries_include_the_ones_around_an_earnings_date():

@@ -11,9 +11,11 @@ import pytest
 
 from scanner.chain_source import ChainFetcher, probe_strike
 from scanner.engine.config import EngineConfig
+from scanner.engine.scan import scan_chain
 from scanner.engine.selection import needed_expiries
 from scanner.polygon.client import PolygonClient
 from scanner.polygon.errors import UnknownTickerError
+from scanner.polygon.parse import parse_snapshot_pages
 from tests.polygon.conftest import API_KEY
 from tests.polygon.fake_polygon import BASE_URL, FakeChain
 
@@ -32,7 +34,7 @@ def _expiries(fake: FakeChain) -> list:
     return sorted({np.datetime64(row["details"]["expiration_date"]).astype(object) for row in fake.rows})
 
 
-def test_a_spy_size_chain_takes_at_most_8_requests(spy, fetcher, mocked):
+def test_a_spy_size_chain_takes_at_most_6_requests(spy, fetcher, mocked):
     # given a 10,000-contract chain never seen before
     assert len(spy.rows) >= 10_000
     spy.serve(mocked)
@@ -41,12 +43,26 @@ def test_a_spy_size_chain_takes_at_most_8_requests(spy, fetcher, mocked):
     # when
     fetched = fetcher.fetch("SPY", config, spy.as_of)
 
-    # then
-    assert fetched.requests == len(mocked.calls) <= 8
+    # then spot, the expiry probe and the 4 needed expiries (pair picks 28, 60, 88; 95 for the 90-day point)
+    assert fetched.requests == len(mocked.calls) == 2 + len(fetched.expiries) <= 6
     assert not fetched.expiries_cached
     assert list(fetched.expiries) == needed_expiries(_expiries(spy), spy.as_of, config)
     assert set(np.unique(fetched.chain.expiry).astype(object)) == set(fetched.expiries)
     assert fetched.chain.underlying_price == spy.spot and len(fetched.chain) < len(spy.rows) / 5
+
+
+def test_the_fetched_chain_scans_to_the_same_signals_as_the_whole_chain(spy, fetcher, mocked):
+    # given
+    spy.serve(mocked)
+    whole = parse_snapshot_pages([{"status": "OK", "results": spy.rows}], "SPY")
+
+    # when
+    fetched = fetcher.fetch("SPY", EngineConfig(), spy.as_of).chain
+
+    # then
+    expected = scan_chain(whole, as_of=spy.as_of).signals
+    assert len(expected) == 6
+    assert scan_chain(fetched, as_of=spy.as_of).signals == expected
 
 
 def test_each_needed_expiry_holds_both_35_delta_legs_with_a_strike_beyond(spy, fetcher, mocked):

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -31,6 +32,7 @@ from scanner.engine.timing import trading_date
 from scanner.market_clock import is_session_open, market_now, trading_day
 from scanner.models import Alert, EarningsEvent, Scan, Signal, Ticker
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
+from scanner.stream.references import ReferenceStore
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +178,8 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         )
     report.enqueued = [pk for pk, status in new_alerts if status == Alert.Status.PENDING]
     dispatch(report.enqueued)
+    if scan.outcome == Scan.Outcome.OK:
+        _move_stream_reference(ticker, scan.underlying_price)
     report.outcome, report.signals, report.alerts, report.requests = scan.outcome, len(signals), len(new_alerts), fetched.requests
     return report
 
@@ -221,6 +225,17 @@ def _begin(ticker: str, reason: str, owner: str) -> Scan:
         scan.outcome, scan.error, scan.attempts = Scan.Outcome.RUNNING, "", scan.attempts + 1
         scan.save(update_fields=["outcome", "error", "attempts"])
     return scan
+
+
+def _move_stream_reference(ticker: str, price: float | None) -> None:
+    """The stream measures a ticker's next move from the price at its last scan, whatever the reason."""
+    if price is None or price <= 0:
+        return
+    try:
+        ReferenceStore(shared_redis()).save({ticker: price})
+    except redis.RedisError as exc:
+        # The scan and its alerts stand; the next trigger is only measured from an older price.
+        logger.warning("could not move the stream reference of %s: %s", ticker, exc)
 
 
 def _finish_without_data(scan: Scan, outcome: str, exc: MarketDataError, started: float) -> None:

@@ -107,6 +107,35 @@ def test_automatic_scans_wait_for_the_session_but_manual_ones_run(sim):
     assert scan_ticker.apply(args=[HOT, "manual"]).get()["outcome"] == "ok"
 
 
+def test_a_heartbeat_scan_moves_the_stream_reference_to_its_price(sim):
+    from forwardfactor.shared_state import shared_redis
+    from scanner.stream.references import ReferenceStore
+
+    # given the stream's reference for the name is an old price
+    references = ReferenceStore(shared_redis())
+    references.save({HOT: 1.0})
+    # when a heartbeat scan runs
+    result = scan_ticker.apply(args=[HOT, "heartbeat"]).get()
+    # then the next move is measured from the scan's underlying price
+    scan = Scan.objects.get(pk=result["scan_id"])
+    assert scan.outcome == Scan.Outcome.OK and scan.underlying_price > 1.0
+    assert references.load([HOT]) == {HOT: pytest.approx(scan.underlying_price)}
+
+
+def test_a_scan_without_data_leaves_the_stream_reference_alone(sim):
+    from forwardfactor.shared_state import shared_redis
+    from scanner.stream.references import ReferenceStore
+
+    # given a reference for a name the market does not know
+    references = ReferenceStore(shared_redis())
+    references.save({"NOSUCH": 42.0})
+    # when its scan finds no data
+    result = scan_ticker.apply(args=["NOSUCH", "manual"]).get()
+    # then the reference is unchanged
+    assert result["outcome"] != Scan.Outcome.OK
+    assert references.load(["NOSUCH"]) == {"NOSUCH": 42.0}
+
+
 def test_a_429_storm_ends_in_success_after_retries(sim, smtp_sink, live_worker):
     # given a follower and a market answering the next 12 requests with 429 (Retry-After 1 s)
     one_alert_follower()

@@ -43,6 +43,11 @@ class LeaderLock:
         """Extend the lease; False when it is no longer ours."""
         return bool(self._renew(keys=[self._key], args=[self.token, self._ttl_ms]))
 
+    def keep(self) -> bool:
+        """Renew the lease, or take it again if it lapsed and nobody else took it (a stalled process
+        whose lease ran out while no standby was waiting is still the only consumer)."""
+        return self.renew() or self.try_acquire()
+
     def release(self) -> None:
         self._release(keys=[self._key], args=[self.token])
 

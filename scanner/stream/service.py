@@ -215,7 +215,7 @@ class _Runner:
                 if stop_task in done:
                     return
                 try:
-                    still_leader = await asyncio.to_thread(self.lock.renew)
+                    still_leader = await asyncio.to_thread(self.lock.keep)
                 except redis.RedisError as exc:
                     log.warning("leader lock: Redis unavailable (%s)", exc)
                     still_leader = False

@@ -50,7 +50,7 @@ def sim_client(market, sleeps) -> PolygonClient:
     return PolygonClient(market.rest_url, "any-key", cache=fakeredis.FakeRedis(), sleep=sleeps.append)
 
 
-def test_a_spy_scan_fetches_the_needed_expiries_within_8_requests(market, sim_client):
+def test_a_spy_scan_fetches_the_needed_expiries_within_6_requests(market, sim_client):
     # given SPY, about 10,000 contracts on the simulated market, and 100 ms per request
     market.set_faults(latency_ms=100)
     fetcher = ChainFetcher(sim_client, fakeredis.FakeRedis())
@@ -58,8 +58,8 @@ def test_a_spy_scan_fetches_the_needed_expiries_within_8_requests(market, sim_cl
     # when
     fetched = fetcher.fetch("SPY", EngineConfig(), market.now())
 
-    # then
-    assert fetched.requests <= 8
+    # then spot, the expiry probe and one request per needed expiry (pair picks, at most one more)
+    assert fetched.requests == 2 + len(fetched.expiries) <= 6
     assert fetched.expiries and set(np.unique(fetched.chain.expiry).astype(object)) == set(fetched.expiries)
     for is_call, target in ((True, 0.35), (False, -0.35)):
         deltas = fetched.chain.vendor_delta[fetched.chain.is_call == is_call]

@@ -22,6 +22,10 @@ worker_prefetch_multiplier = 1
 task_soft_time_limit = 60
 task_time_limit = 90
 task_track_started = True
+# Celery's Django fixup closes every database connection around every task unless this is set, so
+# each task paid for a new PostgreSQL connection. Connections now live for CONN_MAX_AGE, checked
+# around each task like around a web request (forwardfactor/celery.py).
+CELERY_DB_REUSE_MAX = 1_000_000
 worker_send_task_events = True
 task_send_sent_event = True
 broker_connection_retry_on_startup = True

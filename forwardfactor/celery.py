@@ -1,8 +1,10 @@
 """The Celery app: configured from celeryconfig.py, tasks discovered in each app's tasks.py."""
 
 import os
+import weakref
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forwardfactor.settings")
 
@@ -15,3 +17,38 @@ app.autodiscover_tasks()
 def ping(value: str = "pong") -> str:
     """Round-trip probe for operators and the broker test."""
     return value
+
+
+# The connections task threads keep open: a thread pool's threads end without closing theirs, and a
+# test database teardown would find them still there.
+_task_connections: weakref.WeakSet = weakref.WeakSet()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_database_connections(sender=None, **kwargs) -> None:
+    """Keep a worker's connection across tasks for CONN_MAX_AGE; drop a broken or expired one.
+
+    What Django does around a web request (it also re-arms CONN_HEALTH_CHECKS). Eager tasks run
+    inside their caller's transaction, which must not be touched.
+    """
+    if sender is None or getattr(sender.request, "is_eager", False):
+        return
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close_if_unusable_or_obsolete()
+        if connection.connection is not None:
+            _task_connections.add(connection)
+
+
+@worker_shutdown.connect
+def close_task_connections(**kwargs) -> None:
+    """Close the connections task threads left open (a worker stopping; tests' in-process workers)."""
+    for connection in list(_task_connections):
+        connection.inc_thread_sharing()  # the task threads have ended; this thread closes for them
+        try:
+            connection.close()
+        finally:
+            connection.dec_thread_sharing()
+    _task_connections.clear()

@@ -65,7 +65,7 @@ def live_worker(redis_url, transactional_db):
     """A real Celery worker thread consuming both queues from Redis (use with transactional tests)."""
     from celery.contrib.testing.worker import start_worker
 
-    from forwardfactor.celery import app
+    from forwardfactor.celery import app, close_task_connections
 
     if app.conf.task_always_eager:
         need_service("Celery is eager: REDIS_URL was not set when settings loaded")
@@ -74,3 +74,4 @@ def live_worker(redis_url, transactional_db):
         queues=["scan", "notify"], shutdown_timeout=30,
     ) as worker:
         yield worker
+    close_task_connections()  # the test worker does not send worker_shutdown

@@ -24,6 +24,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     content: bytes
+    accepted_at: float = 0.0  # time.perf_counter() when the server accepted it
 
     def message(self) -> EmailMessage:
         return message_from_bytes(self.content, policy=policy.default)
@@ -36,7 +37,7 @@ class _Handler:
     accepted: int = 0
     fail_next: int = 0
     refuse: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    lock: threading.Condition = field(default_factory=threading.Condition)  # notified on every acceptance
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:
@@ -51,7 +52,10 @@ class _Handler:
                 return "451 4.3.0 try again later"
             self.accepted += 1
             if self.keep:
-                self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))
+                self.messages.append(
+                    Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content, time.perf_counter())
+                )
+            self.lock.notify_all()
         return "250 Message accepted"
 
 
@@ -101,6 +105,12 @@ class SmtpSink:
     def messages(self) -> list[Received]:
         with self.handler.lock:
             return list(self.handler.messages)
+
+    def messages_after(self, count: int, timeout: float) -> list[Received]:
+        """The messages kept after the first ``count``, waiting up to ``timeout`` seconds for one."""
+        with self.handler.lock:
+            self.handler.lock.wait_for(lambda: len(self.handler.messages) > count, timeout)
+            return self.handler.messages[count:]
 
     def fail_next(self, count: int) -> None:
         with self.handler.lock:

@@ -73,7 +73,7 @@ def load_history(
         if key not in history.last_alert or history.last_alert[key][1] < created_at:
             history.last_alert[key] = (ff, created_at)
     counts = (
-        Alert.objects.filter(trading_day=day)
+        Alert.objects.filter(trading_day=day, user_id__in=sorted({r.user_id for r in recipients}))
         .exclude(status__in=[Alert.Status.FAILED, Alert.Status.CANCELLED])
         .values("user_id", "kind")
         .annotate(n=Count("id"))
@@ -231,9 +231,12 @@ def claim_pending(alert_ids: Sequence[int], token: str) -> list[int]:
     """Move the given alerts to SENDING under ``token``; alerts already claimed by ``token`` (a retry or
     a redelivery of the same task) are kept. Returns the ids this token now holds, in id order."""
     now = timezone.now()
-    Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.PENDING).update(
+    claimed = Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.PENDING).update(
         status=Alert.Status.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
     )
+    requested = sorted(set(alert_ids))
+    if claimed == len(requested):
+        return requested  # the usual first attempt: every one was pending and is now this token's
     return _held_by(token, Q(pk__in=alert_ids))
 
 

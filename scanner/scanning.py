@@ -127,9 +127,11 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     from scanner.chain_source import fetch_chain
 
     config = engine_config()
+    today = market_now()
+    earnings = _earnings(ticker, today)
     started = time.perf_counter()
     try:
-        fetched = fetch_chain(ticker, config, earnings_dates=tuple(e.date for e in _earnings(ticker, market_now())))
+        fetched = fetch_chain(ticker, config, earnings_dates=tuple(e.date for e in earnings))
     except MarketDataError as exc:
         outcome = Scan.Outcome.NO_DATA if isinstance(exc, UnknownTickerError) else Scan.Outcome.FAILED
         _finish_without_data(scan, outcome, exc, started)
@@ -141,7 +143,9 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     fetch_ms = (time.perf_counter() - started) * 1000
 
     computed = time.perf_counter()
-    result = scan_chain(fetched.chain, config, earnings=_earnings(ticker, fetched.chain.as_of))
+    if trading_date(fetched.chain.as_of) != trading_date(today):
+        earnings = _earnings(ticker, fetched.chain.as_of)  # a chain of an earlier day: its own future
+    result = scan_chain(fetched.chain, config, earnings=earnings)
     compute_ms = (time.perf_counter() - computed) * 1000
 
     with transaction.atomic():
@@ -173,8 +177,10 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         scan.alerts = len(new_alerts)
         scan.notes = "\n".join(result.notes)
         scan.save()
-        Ticker.objects.update_or_create(
-            symbol=ticker, defaults={"last_scan_at": scan.finished_at, "last_scan_price": scan.underlying_price}
+        # One upsert statement (update_or_create takes a savepoint, a locking read and a write).
+        Ticker.objects.bulk_create(
+            [Ticker(symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price)],
+            update_conflicts=True, unique_fields=["symbol"], update_fields=["last_scan_at", "last_scan_price"],
         )
     report.enqueued = [pk for pk, status in new_alerts if status == Alert.Status.PENDING]
     dispatch(report.enqueued)

@@ -39,6 +39,7 @@ def scan_ticker(self, ticker: str, reason: str = "manual") -> dict:
 @shared_task(
     bind=True,
     name="scanner.tasks.send_alerts",
+    ignore_result=True,  # nobody waits on it: the alerts' states are the record (and the log line)
     autoretry_for=SMTP_RETRYABLE,
     retry_backoff=5,
     retry_backoff_max=300,
@@ -55,6 +56,7 @@ def send_alerts(self, alert_ids: list[int]) -> dict:
 @shared_task(
     bind=True,
     name="scanner.tasks.send_digests",
+    ignore_result=True,  # nobody waits on it: the alerts' states are the record (and the log line)
     autoretry_for=SMTP_RETRYABLE,
     retry_backoff=5,
     retry_backoff_max=300,

@@ -28,6 +28,7 @@ from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.db.models import Exists, OuterRef
 from django.template.loader import get_template
 from django.urls import reverse
 
@@ -332,11 +333,14 @@ def send_alert_batch(alert_ids: Sequence[int], token: str) -> BatchReport:
         return report
     alerts, signals = _load(held)
     alerts, report.cancelled = _drop_unwanted(alerts, token)
+    if not alerts:
+        return report
     builder = AlertMessages()
-    outgoing = []
-    for alert in alerts:
-        thresholds = _thresholds(alert)
-        outgoing.append(([alert.pk], builder.alert(alert, signals[alert.signal_id], thresholds[alert.kind], alert.user.email)))
+    # Built as they go out: the first message does not wait for the rest of the batch.
+    outgoing = (
+        ([alert.pk], builder.alert(alert, signals[alert.signal_id], _thresholds(alert)[alert.kind], alert.user.email))
+        for alert in alerts
+    )
     _send(outgoing, token, report)
     return report
 
@@ -352,6 +356,8 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
     by_user: dict[int, list[Alert]] = defaultdict(list)
     for alert in alerts:
         by_user[alert.user_id].append(alert)
+    if not by_user:
+        return report
     builder = AlertMessages()
     outgoing = []
     for user_alerts in by_user.values():
@@ -364,7 +370,14 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
 
 
 def _load(alert_ids: Sequence[int]) -> tuple[list[Alert], dict[int, dict]]:
-    alerts = list(Alert.objects.filter(pk__in=alert_ids).select_related("user__alert_settings").order_by("pk"))
+    """The alerts with their users, settings and whether the user still follows the ticker; signal data by id."""
+    following = Subscription.objects.filter(user_id=OuterRef("user_id"), ticker=OuterRef("ticker"))
+    alerts = list(
+        Alert.objects.filter(pk__in=alert_ids)
+        .select_related("user__alert_settings")
+        .annotate(followed=Exists(following))
+        .order_by("pk")
+    )
     signal_ids = {alert.signal_id for alert in alerts}
     signals = dict(Signal.objects.filter(pk__in=signal_ids).values_list("pk", "data"))
     return alerts, signals
@@ -377,18 +390,13 @@ def _thresholds(alert: Alert) -> dict[str, float]:
 
 def _drop_unwanted(alerts: list[Alert], token: str) -> tuple[list[Alert], int]:
     """Cancel alerts whose user unsubscribed (or was deactivated) after they were created."""
-    following = set(
-        Subscription.objects.filter(user_id__in={a.user_id for a in alerts}, ticker__in={a.ticker for a in alerts}).values_list(
-            "user_id", "ticker"
-        )
-    )
 
     def wanted(alert: Alert) -> bool:
         if not alert.user.is_active:
             return False
         if alert.kind == Alert.Kind.DISCOVERY:
             return alert.user.discovery_mode
-        return (alert.user_id, alert.ticker) in following
+        return alert.followed  # annotated by _load
 
     keep = [a for a in alerts if wanted(a)]
     dropped = [a.pk for a in alerts if not wanted(a)]
@@ -397,9 +405,7 @@ def _drop_unwanted(alerts: list[Alert], token: str) -> tuple[list[Alert], int]:
     return keep, len(dropped)
 
 
-def _send(outgoing: list[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
-    if not outgoing:
-        return
+def _send(outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
     connection = get_connection()
     try:
         connection.open()
@@ -415,7 +421,7 @@ def _send(outgoing: list[tuple[list[int], EmailMessage]], token: str, report: Ba
             pass
 
 
-def _send_each(connection, outgoing: list[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
+def _send_each(connection, outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
     for alert_ids, message in outgoing:
         try:
             connection.send_messages([message])

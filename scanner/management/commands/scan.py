@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -21,11 +20,7 @@ from scanner.engine.timing import NEW_YORK, trading_date
 from scanner.models import EarningsEvent
 from scanner.polygon.errors import MarketDataError
 from scanner.polygon.parse import SnapshotError, parse_snapshot_pages
-
-
-def engine_config() -> EngineConfig:
-    """The engine's defaults with the deployment's rate and staleness from settings."""
-    return EngineConfig(risk_free_rate=settings.RISK_FREE_RATE, stale_quote_minutes=settings.STALE_QUOTE_MINUTES)
+from scanner.scanning import engine_config
 
 
 class Command(BaseCommand):

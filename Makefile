@@ -28,9 +28,12 @@ web: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py runserver 127.0.0.1:8000
 
-## Benchmarks: prints a table and writes bench/results.json.
+## Benchmarks: prints a table and writes bench/results.json. The pipeline benchmarks need PostgreSQL
+## and Redis: DATABASE_URL / REDIS_URL when set, else the local servers.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/forwardfactor_bench
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 bench: $(STAMP)
-	$(PY) bench/run.py
+	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(BENCH_REDIS_URL)}" $(PY) bench/run.py
 
 ## Production-shape processes (need REDIS_URL; see README).
 worker: $(STAMP)

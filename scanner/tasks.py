@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from celery import current_app, shared_task
+from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
@@ -20,6 +21,16 @@ from scanner import alerting, emailing, scanning
 from scanner.polygon.errors import TransientError
 
 SMTP_RETRYABLE = (smtplib.SMTPException, OSError)
+
+
+@worker_init.connect
+def _load_the_scan_path(**kwargs) -> None:
+    """Import the chain fetcher and build the NYSE calendar in the worker's parent before the pool forks:
+    otherwise the first scan of every new child process pays about half a second for them."""
+    from scanner import chain_source  # noqa: F401
+    from scanner.market_clock import is_session_open
+
+    is_session_open(timezone.now())
 
 
 @shared_task(

@@ -1,8 +1,9 @@
 """End-to-end latency: a price move injected into the simulated stream -> email accepted by SMTP.
 
-Real services: Redis (REDIS_URL) as broker and shared state, a real Celery worker (threads, in this
-process), the database of DATABASE_URL (a throwaway test database is created and dropped), the
-simulated market over loopback for the stream and the chains, and a local aiosmtpd server.
+Real services: Redis (REDIS_URL) as broker and shared state, a real Celery worker started as in
+production (``celery worker -Q scan,notify``, prefork, a process of its own), the database of
+DATABASE_URL (a throwaway test database is created and dropped), the simulated market over loopback
+for the stream and the chains, and a local aiosmtpd server.
 200 moves, one at a time, each on its own ticker (alerts are deduplicated per ticker and pair), so
 each is one scan and one email. Latency: from ``inject_move`` returning to the SMTP server
 accepting the message (stamped by the server; the bench sleeps on the server's notification
@@ -11,14 +12,20 @@ rather than polling, so the observer takes no CPU from the worker it measures).
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 MOVES = 200
 # Some simulated chains yield no alertable signal; those moves are counted and replaced by the next name.
 TICKERS = [f"FX{i:03d}" for i in range(MOVES + 60)]
 RECIPIENT = "latency@example.com"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _wait(condition, timeout: float, what: str) -> None:
@@ -91,17 +98,57 @@ def _drop_test_database(connection, old_name: str) -> None:
     connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
+@contextmanager
+def _worker(rest_url: str, smtp_port: int):
+    """The production worker command in a subprocess, on this test database, the market and the SMTP sink."""
+    from django.conf import settings
+    from django.db import connection
+
+    from forwardfactor.celery import app
+
+    db = connection.settings_dict
+    credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    database_url = (
+        f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+        if connection.vendor == "postgresql" else f"sqlite:///{db['NAME']}"
+    )
+    env = {
+        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL, "POLYGON_API_KEY": "",
+        "POLYGON_REST_URL": rest_url, "POLYGON_MAX_RPS": "1000", "EMAIL_BACKEND": "", "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port), "EMAIL_USE_TLS": "0", "EMAIL_USE_SSL": "0", "LOG_LEVEL": "WARNING",
+    }
+    name = f"bench-e2e-{os.getpid()}@"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "forwardfactor", "worker", "-Q", "scan,notify", "-n", f"{name}%h",
+         "--without-gossip", "--without-mingle", "-l", "WARNING"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+    def ready() -> bool:
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with {worker.returncode}")
+        return any(name in next(iter(reply)) for reply in app.control.ping(timeout=0.5))
+
+    try:
+        _wait(ready, 60, "the worker to start")
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
 def _metric(name: str, value, goal: str) -> dict:
     return {"name": name, "value": value, "unit": "ms", "baseline": None, "ratio": None, "goal": goal}
 
 
 def _measure() -> list[float]:
-    from celery.contrib.testing.worker import start_worker
     from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import AlertSettings, Subscription, User
-    from forwardfactor.celery import app
     from forwardfactor.shared_state import reset_shared_redis, shared_redis
     from scanner.market_clock import set_clock_source
     from scanner.marketsim.server import MarketSimServer
@@ -137,8 +184,7 @@ def _measure() -> list[float]:
         AlertSettings.objects.filter(user=user).update(daily_cap=10_000, double_calendar=False, min_open_interest=0,
                                                        min_volume=0, max_spread_pct=100.0)
         Subscription.objects.bulk_create([Subscription(user=user, ticker=t) for t in TICKERS])
-        with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING",
-                          queues=["scan", "notify"], shutdown_timeout=30):
+        with _worker(sim.rest_url, sink.port):
             streamer = threading.Thread(
                 target=run_stream, name="bench-stream", daemon=True,
                 kwargs={"config": config_from_settings(), "stop": stop, "on_consumer": consumers.append},

@@ -21,19 +21,13 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.polling import wait_for
+
 MOVES = 200
 # Some simulated chains yield no alertable signal; those moves are counted and replaced by the next name.
 TICKERS = [f"FX{i:03d}" for i in range(MOVES + 60)]
 RECIPIENT = "latency@example.com"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.001)
 
 
 def run() -> list[dict]:
@@ -130,7 +124,7 @@ def _worker(rest_url: str, smtp_port: int):
         return any(name in next(iter(reply)) for reply in app.control.ping(timeout=0.5))
 
     try:
-        _wait(ready, 60, "the worker to start")
+        wait_for(ready, 60, "the worker to start")
         yield worker
     finally:
         worker.terminate()
@@ -190,7 +184,7 @@ def _measure() -> list[float]:
                 kwargs={"config": config_from_settings(), "stop": stop, "on_consumer": consumers.append},
             )
             streamer.start()
-            _wait(lambda: consumers and all(consumers[0].trigger.reference(t) for t in TICKERS), 60,
+            wait_for(lambda: consumers and all(consumers[0].trigger.reference(t) for t in TICKERS), 60,
                   "reference prices for every ticker")
             latencies = []
             silent = 0
@@ -213,7 +207,7 @@ def _measure() -> list[float]:
             streamer.join(30)
             triggers = consumers[0].stats.triggers
             # Let the last tasks finish before the worker and the market go away.
-            _wait(lambda: not Scan.objects.filter(outcome=Scan.Outcome.RUNNING).exists(), 30, "running scans")
+            wait_for(lambda: not Scan.objects.filter(outcome=Scan.Outcome.RUNNING).exists(), 30, "running scans")
         scans = list(Scan.objects.filter(reason=Scan.Reason.MOVE).values_list("fetch_ms", "compute_ms", "requests"))
         to_start = [(started - injected[t]).total_seconds() * 1000 for t, started in
                     Scan.objects.filter(reason=Scan.Reason.MOVE, ticker__in=injected).values_list("ticker", "started_at")]

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.polling import wait_for
+
 USERS = 10_000
 SMALL = 100
 ROUNDS = 3
@@ -58,10 +60,10 @@ def _measure() -> list[dict]:
             started = time.perf_counter()
             count, elapsed_ms = _route_and_dispatch(ticker, queries)
             route_ms.append(elapsed_ms)
-            _wait(lambda: sink.accepted - already >= count, 180, f"{count} messages for {ticker}")
+            wait_for(lambda: sink.accepted - already >= count, 180, f"{count} messages for {ticker}")
             rates.append(count / (time.perf_counter() - started))
             assert count == users, (count, users)
-        _wait(lambda: _sent() == users * len(rates), 30, "every alert marked sent")
+        wait_for(lambda: _sent() == users * len(rates), 30, "every alert marked sent")
     finally:
         worker.terminate()
         try:
@@ -167,12 +169,4 @@ def _wait_for_worker(worker: subprocess.Popen) -> None:
             raise RuntimeError(f"the worker exited with {worker.returncode}")
         return any(name in next(iter(reply)) for reply in app.control.ping(timeout=0.5))
 
-    _wait(ready, 60, "the worker to start")
-
-
-def _wait(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.01)
+    wait_for(ready, 60, "the worker to start")

@@ -98,11 +98,13 @@ class ChainFetcher:
         listing = self._cached_listing(ticker)
         cached = listing is not None and listing.covers(day, window)
         if not cached:
-            spot = reference_price or (listing.spot if listing else None) or self._cached_spot(ticker)
-            listing = self._discover(client, ticker, day, window, spot)
+            hint = reference_price or (listing.spot if listing else None) or self._cached_spot(ticker)
+            listing = self._discover(client, ticker, day, window, hint)
             timings["discover_s"] = time.perf_counter() - started
-        assert listing is not None
-        spot = reference_price or listing.spot
+            # The probe's own underlying price is fresher than any hint.
+            spot = listing.spot
+        else:
+            spot = reference_price or listing.spot
         needed = needed_expiries(list(listing.expiries), as_of, config, earnings_dates)
 
         fetch_started = time.perf_counter()

@@ -30,7 +30,7 @@ from scanner.engine.config import EngineConfig
 from scanner.engine.scan import EarningsInput, scan_chain
 from scanner.engine.timing import trading_date
 from scanner.market_clock import is_session_open, market_now, trading_day
-from scanner.models import Alert, EarningsEvent, Scan, Signal, Ticker
+from scanner.models import Alert, EarningsEvent, Scan, Signal, Ticker, UniverseMember
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
 from scanner.stream.references import ReferenceStore
 
@@ -131,7 +131,8 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     earnings = _earnings(ticker, today)
     started = time.perf_counter()
     try:
-        fetched = fetch_chain(ticker, config, earnings_dates=tuple(e.date for e in earnings))
+        fetched = fetch_chain(ticker, config, reference_price=known_price(ticker),
+                              earnings_dates=tuple(e.date for e in earnings))
     except MarketDataError as exc:
         outcome = Scan.Outcome.NO_DATA if isinstance(exc, UnknownTickerError) else Scan.Outcome.FAILED
         _finish_without_data(scan, outcome, exc, started)
@@ -231,6 +232,17 @@ def _begin(ticker: str, reason: str, owner: str) -> Scan:
         scan.outcome, scan.error, scan.attempts = Scan.Outcome.RUNNING, "", scan.attempts + 1
         scan.save(update_fields=["outcome", "error", "attempts"])
     return scan
+
+
+def known_price(ticker: str) -> float | None:
+    """The freshest price we hold without asking the vendor: the last scan's, else the universe bar's VWAP.
+    It lets a cold scan probe the listed expiries without a separate request for spot."""
+    price = Ticker.objects.filter(symbol=ticker).values_list("last_scan_price", flat=True).first()
+    if price:
+        return price
+    bar = (UniverseMember.objects.filter(ticker=ticker).order_by("-snapshot__session_date")
+           .values_list("dollar_volume", "volume").first())
+    return bar[0] / bar[1] if bar and bar[1] else None
 
 
 def _move_stream_reference(ticker: str, price: float | None) -> None:

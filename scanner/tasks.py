@@ -165,7 +165,8 @@ def discovery_sweep() -> dict:
     with current_app.producer_or_acquire() as producer:
         for ticker in due:
             # A scan still queued when the next sweep comes is superseded by that sweep's.
-            scan_ticker.apply_async(args=[ticker, "discovery"], expires=interval.total_seconds(), producer=producer)
+            scan_ticker.apply_async(args=[ticker, "discovery"], expires=interval.total_seconds(), producer=producer,
+                                    ignore_result=True)
     return {"enqueued": len(due), "day": trading_day(at).isoformat()}
 
 
@@ -190,5 +191,5 @@ def stream_heartbeat() -> dict:
         for ticker in due:
             # Superseded by the next heartbeat if it waited that long in the queue.
             scan_ticker.apply_async(args=[ticker, "heartbeat"], expires=HEARTBEAT_EVERY.total_seconds(),
-                                    producer=producer)
+                                    producer=producer, ignore_result=True)
     return {"enqueued": len(due)}

@@ -79,7 +79,8 @@ def enqueue_move_scans(moves: list[Move]) -> int:
     try:
         with current_app.producer_or_acquire() as producer:
             for move in moves:
-                scan_ticker.apply_async(args=[move.symbol, "move"], producer=producer)
+                # Nobody waits on a move scan's result: no result subscription per move.
+                scan_ticker.apply_async(args=[move.symbol, "move"], producer=producer, ignore_result=True)
     finally:
         close_old_connections()
     return len(moves)

@@ -2,7 +2,6 @@
 worker on Redis and PostgreSQL -> scans -> routing -> alerts -> .eml files."""
 
 import email
-import time
 from email import policy
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from accounts.models import AlertSettings, Subscription, User
 from scanner.models import Alert, Scan, UniverseSnapshot
 from scanner.universe import refresh_universe
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -53,14 +53,6 @@ def user(email_address: str, discovery: bool, follows: tuple[str, ...] = (), dis
     return created
 
 
-def wait_for(condition, deadline_s: float, what: str):
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {deadline_s:g} s waiting for {what}")
 
 
 def sweep_and_settle(tickers: set[str]) -> None:

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from scanner.models import Alert, Scan, Signal
 from scanner.scanning import dropped_scans, single_flight
 from scanner.tasks import scan_ticker
 from tests.pipeline.factories import user
+from tests.polling import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -26,14 +26,6 @@ ROOT = Path(__file__).resolve().parents[2]
 HOT = "HOTFF"
 
 
-def wait_until(condition, timeout: float = 60.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.fixture
@@ -79,7 +71,7 @@ def test_a_scan_on_a_worker_stores_history_and_emails_the_follower(sim, smtp_sin
     assert Ticker.objects.get(symbol=HOT).last_scan_price == pytest.approx(scan.underlying_price)
     # and the one alert reaches the SMTP server once
     assert smtp_sink.wait_for(1)
-    wait_until(lambda: Alert.objects.filter(status=Alert.Status.SENT).count() == 1, what="the alert marked sent")
+    wait_for(lambda: Alert.objects.filter(status=Alert.Status.SENT).count() == 1, what="the alert marked sent")
     assert smtp_sink.messages[0].rcpt_tos == ["follower@x.test"]
 
 
@@ -181,8 +173,8 @@ def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(si
     try:
         # when the scan is in the middle of fetching the chain
         result = scan_ticker.apply_async(args=[HOT, "manual"])
-        wait_until(lambda: Scan.objects.filter(task_id=result.id, outcome=Scan.Outcome.RUNNING).exists(), what="the scan to start")
-        wait_until(lambda: sim.stats().get("rest:options_chain", 0) >= 1, what="the chain fetch to begin")
+        wait_for(lambda: Scan.objects.filter(task_id=result.id, outcome=Scan.Outcome.RUNNING).exists(), what="the scan to start")
+        wait_for(lambda: sim.stats().get("rest:options_chain", 0) >= 1, what="the chain fetch to begin")
         # and its worker is killed
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -195,7 +187,7 @@ def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(si
         assert scan.outcome == Scan.Outcome.OK and scan.attempts == 2
         assert Scan.objects.count() == 1
         assert smtp_sink.wait_for(1)
-        wait_until(lambda: Alert.objects.filter(status=Alert.Status.SENT).count() == 1, what="the alert marked sent")
+        wait_for(lambda: Alert.objects.filter(status=Alert.Status.SENT).count() == 1, what="the alert marked sent")
         assert Counter(m.rcpt_tos[0] for m in smtp_sink.messages) == {"follower@x.test": 1}
     finally:
         for process in (first, replacement):

@@ -12,7 +12,8 @@ import pytest
 
 from scanner.stream.consumer import AuthFailed
 from scanner.stream.references import REFERENCES_KEY
-from tests.stream.conftest import aggregate, subscribed, wait_for
+from tests.stream.conftest import aggregate, subscribed
+from tests.polling import wait_for
 
 pytestmark = pytest.mark.services
 

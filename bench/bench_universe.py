@@ -219,7 +219,8 @@ class _workers:
             if any(p.poll() is not None for p in self.processes):
                 break
         self.__exit__(None, None, None)
-        raise RuntimeError(f"the bench workers did not come up; logs in {self.logs.name}")
+        tails = "".join(f"\n--- {log.name}\n" + log.read_text()[-2000:] for log in Path(self.logs.name).glob("*.log"))
+        raise RuntimeError(f"the bench workers did not come up{tails}")
 
     def cpu_seconds(self) -> float:
         ticks = os.sysconf("SC_CLK_TCK")

@@ -3,6 +3,8 @@
 Each module exposes ``run() -> list[dict]`` returning metrics shaped as
 ``{"name", "value", "unit", "baseline", "ratio", "goal"}`` (baseline/ratio/goal may be None).
 ``python bench/run.py [NAME_SUBSTRING ...]`` runs only the modules whose name contains one of them.
+Each module runs in a process of its own: benchmarks reconfigure Django, Celery and the market
+provider, and one must not inherit another's connections or caches.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
-import traceback
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -33,21 +36,31 @@ def format_value(value) -> str:
     return str(value)
 
 
-def main(argv: list[str]) -> int:
+def run_one(name: str, out: Path) -> None:
+    """Child process: run one module and write its metrics to ``out``."""
     import django
 
     django.setup()
+    module = importlib.import_module(f"bench.{name}")
+    out.write_text(json.dumps(module.run()))
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["--one"]:
+        run_one(argv[1], Path(argv[2]))
+        return 0
     metrics: list[dict] = []
     failures: list[str] = []
     for name in discover(argv):
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        try:
-            module = importlib.import_module(f"bench.{name}")
-            metrics.extend(module.run())
-        except Exception:
-            traceback.print_exc()
-            failures.append(name)
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch) / "metrics.json"
+            child = subprocess.run([sys.executable, __file__, "--one", name, str(out)], cwd=HERE.parent)
+            if child.returncode == 0 and out.exists():
+                metrics.extend(json.loads(out.read_text()))
+            else:
+                failures.append(name)
         print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
     (HERE / "results.json").write_text(json.dumps({"metrics": metrics}, indent=2) + "\n")
     header = ("name", "value", "unit", "baseline", "ratio", "goal")

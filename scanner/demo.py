@@ -24,11 +24,11 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Count
-from django.test.utils import override_settings
 from django.utils import timezone
 
 from accounts.demo_users import DemoCast, seed_demo_users
 from scanner.marketsim.server import MarketSimServer
+from scanner.polygon.provider import using_market
 from scanner.models import Alert, Scan, Signal
 
 Say = Callable[[str], None]
@@ -89,13 +89,11 @@ def run_demo(say: Say, seconds: float, speed: float, universe_size: int) -> tupl
         say(f"Users: {cast.subscriber.email} follows {', '.join(subscriber_tickers)}; "
             f"{cast.discovery.email} has discovery mode on; {cast.nobody.email} follows nothing.")
         overrides = {
-            "POLYGON_REST_URL": sim.rest_url,
-            "POLYGON_WS_URL": sim.ws_url,
             "EMAIL_BACKEND": "scanner.emailing.EmlFileBackend",
             "EMAIL_FILE_PATH": str(mail_dir),
             "UNIVERSE_SIZE": universe_size,
         }
-        with using_market(overrides):
+        with using_market(sim.rest_url, **overrides):
             refresh_universe_for_demo(say, universe_size)
             mode = "embedded"
             if settings.REDIS_URL:
@@ -109,22 +107,6 @@ def run_demo(say: Say, seconds: float, speed: float, universe_size: int) -> tupl
     summary = summarize(started_at, moves, api_calls, mail_dir, cast, mode)
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
     return summary, cast
-
-
-@contextmanager
-def using_market(overrides: dict) -> Iterator[None]:
-    """Point this process's market provider, clock and mail at the demo's simulated market."""
-    from scanner.market_clock import set_clock_source
-    from scanner.polygon.provider import reset_market_provider
-
-    with override_settings(**overrides):
-        reset_market_provider()
-        set_clock_source(None)
-        try:
-            yield
-        finally:
-            reset_market_provider()
-            set_clock_source(None)
 
 
 def refresh_universe_for_demo(say: Say, size: int) -> None:
@@ -149,7 +131,7 @@ def stream_for(say: Say, seconds: float) -> int:
 @contextmanager
 def celery_processes(overrides: dict, say: Say) -> Iterator[None]:
     """A real worker (both queues) and beat, sharing this process's database, broker and market."""
-    env = dict(os.environ)
+    env = dict(os.environ, POLYGON_REST_URL=settings.POLYGON_REST_URL, POLYGON_WS_URL=settings.POLYGON_WS_URL)
     env.update({k: str(v) for k, v in overrides.items()})
     env.setdefault("DATABASE_URL", settings.DATABASE_URL)
     log_dir = demo_dir()

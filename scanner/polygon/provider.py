@@ -12,11 +12,14 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
+from django.test.utils import override_settings
 
 from scanner.polygon.client import PolygonClient
 from scanner.polygon.errors import ProviderNotConfiguredError
@@ -65,6 +68,23 @@ def reset_market_provider() -> None:
         provider.client.close()
         if provider.simulator is not None:
             provider.simulator.stop()
+
+
+@contextmanager
+def using_market(rest_url: str, clock: Callable[[], Any] | None = None, **overrides: Any) -> Iterator[None]:
+    """Point this process at the (simulated) market serving ``rest_url``: market data, its stream, its
+    clock (``clock``, default: read from the market), plus any other settings ``overrides``."""
+    from scanner.market_clock import set_clock_source
+
+    with override_settings(POLYGON_API_KEY="", MARKET_SIMULATED=True, POLYGON_REST_URL=rest_url,
+                           POLYGON_WS_URL=_stream_url_beside(rest_url), **overrides):
+        reset_market_provider()
+        set_clock_source(clock)
+        try:
+            yield
+        finally:
+            reset_market_provider()
+            set_clock_source(None)
 
 
 def rate_limiter(api_key: str) -> RateLimiter:

@@ -21,9 +21,8 @@ BIG_VOLUME = 900_000_000  # about $100B a day: FAKE1 and FAKE2 outrank every sim
 def simulated_market(settings, shared_state_reset, tmp_path):
     """A simulated market in session with FAKE1 and FAKE2 (event bumps: FF about 0.5) and NOOPT, the most
     traded listed name, without options; OTCBIG trades even more, over the counter."""
-    from scanner.market_clock import set_clock_source
     from scanner.marketsim.server import MarketSimServer
-    from scanner.polygon.provider import reset_market_provider
+    from scanner.polygon.provider import using_market
 
     server = MarketSimServer(seed=6, speed=1.0)
     server.add_ticker("FAKE1", price=110.0, volume=BIG_VOLUME, has_options=True, ff_bump=0.5)
@@ -31,17 +30,9 @@ def simulated_market(settings, shared_state_reset, tmp_path):
     server.add_ticker("NOOPT", price=200.0, volume=BIG_VOLUME * 2, has_options=False)
     server.add_ticker("OTCBIG", price=300.0, volume=BIG_VOLUME * 3, has_options=True, otc=True)
     server.start()
-    settings.POLYGON_API_KEY = ""
-    settings.MARKET_SIMULATED = True
-    settings.POLYGON_REST_URL = server.rest_url
-    settings.POLYGON_MAX_RPS = "200"
-    settings.EMAIL_BACKEND = "scanner.emailing.EmlFileBackend"
-    settings.EMAIL_FILE_PATH = str(tmp_path / "mail")
-    reset_market_provider()
-    set_clock_source(None)
-    yield server
-    reset_market_provider()
-    set_clock_source(None)
+    with using_market(server.rest_url, POLYGON_MAX_RPS="200", EMAIL_BACKEND="scanner.emailing.EmlFileBackend",
+                      EMAIL_FILE_PATH=str(tmp_path / "mail")):
+        yield server
     server.stop()
 
 

@@ -26,26 +26,17 @@ ROOT = Path(__file__).resolve().parents[2]
 HOT = "HOTFF"
 
 
-
-
 @pytest.fixture
 def sim(settings, postgres, redis_url, shared_state_reset):
     """The simulated market on loopback, used by this process and by worker subprocesses."""
     from scanner.marketsim.server import MarketSimServer
-    from scanner.polygon.provider import reset_market_provider
+    from scanner.polygon.provider import using_market
 
     server = MarketSimServer(seed=7, speed=1.0).start()
     # A name whose front month carries an event: its 30-60 FF is about 0.4.
     server.add_ticker(HOT, price=80.0, volume=20_000_000, ff_bump=0.4)
-    settings.POLYGON_API_KEY = ""
-    settings.POLYGON_REST_URL = server.rest_url
-    settings.MARKET_SIMULATED = True
-    settings.POLYGON_MAX_RPS = "50"
-    reset_market_provider()
-    set_clock_source(None)
-    yield server
-    reset_market_provider()
-    set_clock_source(None)
+    with using_market(server.rest_url, POLYGON_MAX_RPS="50"):
+        yield server
     server.stop()
 
 

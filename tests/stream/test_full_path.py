@@ -15,22 +15,14 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def bumped_market(settings, shared_state_reset):
     """A simulated market in session with FAKE1, whose chain carries an event bump (FF about 0.5)."""
-    from scanner.market_clock import set_clock_source
     from scanner.marketsim.server import MarketSimServer
-    from scanner.polygon.provider import reset_market_provider
+    from scanner.polygon.provider import using_market
 
     server = MarketSimServer(seed=6, speed=1.0)
     server.add_ticker("FAKE1", price=110.0, volume=50_000_000, has_options=True, ff_bump=0.5)
     server.start()
-    settings.POLYGON_API_KEY = ""
-    settings.MARKET_SIMULATED = True
-    settings.POLYGON_REST_URL = server.rest_url
-    settings.POLYGON_MAX_RPS = "200"
-    reset_market_provider()
-    set_clock_source(server.now)
-    yield server
-    reset_market_provider()
-    set_clock_source(None)
+    with using_market(server.rest_url, clock=server.now, POLYGON_MAX_RPS="200"):
+        yield server
     server.stop()
 
 

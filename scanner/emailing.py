@@ -188,7 +188,8 @@ class AlertMessages:
             variant = self._variants[key] = (rendered, MailMerge.build(self._message(rendered, *MailMerge.PLACEHOLDERS)))
         rendered, merge = variant
         link = unsubscribe_url(unsubscribe_token(scope_for(alert.user_id, [alert])))
-        message_id = f"<alert-{alert.pk}@{self._domain}>"
+        # Stable for re-sends of this alert; the creation time keeps it unique if an id is ever reused.
+        message_id = f"<alert-{alert.pk}.{alert.created_at:%Y%m%d%H%M%S%f}@{self._domain}>"
         if merge is not None and MailMerge.fits(to):
             return merge.personalize(to, link, message_id)
         return self._message(rendered, to, link, message_id)

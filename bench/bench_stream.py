@@ -121,7 +121,7 @@ def _serve(port_out, ready) -> None:
 def run_ours(url: str) -> tuple[float, int]:
     import fakeredis
 
-    from scanner.stream import wire
+    from scanner.polygon import wire
     from scanner.stream.consumer import StreamConfig, StreamConsumer
     from scanner.stream.watchset import WatchSet
 

@@ -21,6 +21,10 @@ from scanner import alerting, emailing, scanning
 from scanner.polygon.errors import TransientError
 
 SMTP_RETRYABLE = (smtplib.SMTPException, OSError)
+# Sending tasks: SMTP trouble is retried with backoff and jitter (the last failure is recorded), and
+# nobody waits on their result: the alerts' states are the record.
+SMTP_TASK = dict(bind=True, ignore_result=True, autoretry_for=SMTP_RETRYABLE, retry_backoff=5, retry_backoff_max=300,
+                 retry_jitter=True, max_retries=8)
 
 
 @worker_init.connect
@@ -47,16 +51,7 @@ def scan_ticker(self, ticker: str, reason: str = "manual") -> dict:
     return scanning.scan_and_alert(ticker, reason, owner=self.request.id or "").as_dict()
 
 
-@shared_task(
-    bind=True,
-    name="scanner.tasks.send_alerts",
-    ignore_result=True,  # nobody waits on it: the alerts' states are the record (and the log line)
-    autoretry_for=SMTP_RETRYABLE,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(name="scanner.tasks.send_alerts", **SMTP_TASK)
 def send_alerts(self, alert_ids: list[int]) -> dict:
     """Send up to ALERT_BATCH_SIZE alert emails over one SMTP connection."""
     token = self.request.id
@@ -64,16 +59,7 @@ def send_alerts(self, alert_ids: list[int]) -> dict:
         return emailing.send_alert_batch(alert_ids, token).as_dict()
 
 
-@shared_task(
-    bind=True,
-    name="scanner.tasks.send_digests",
-    ignore_result=True,  # nobody waits on it: the alerts' states are the record (and the log line)
-    autoretry_for=SMTP_RETRYABLE,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
+@shared_task(name="scanner.tasks.send_digests", **SMTP_TASK)
 def send_digests(self, user_ids: list[int]) -> dict:
     """One digest email per user of their held alerts that are due, over one SMTP connection."""
     token = self.request.id

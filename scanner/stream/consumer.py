@@ -26,7 +26,7 @@ import redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from scanner.stream import wire
+from scanner.polygon import wire
 from scanner.stream.metrics import Rates, RateWindow, StreamStats
 from scanner.stream.references import ReferenceStore
 from scanner.stream.trigger import Move, MoveTrigger

@@ -20,8 +20,14 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from forwardfactor.shared_state import shared_redis
-from scanner.stream import wire
-from scanner.stream.consumer import Dispatch, LoadWatchSet, SessionOpen, StreamConfig, StreamConsumer
+from scanner.polygon import wire
+from scanner.stream.consumer import (
+    Dispatch,
+    LoadWatchSet,
+    SessionOpen,
+    StreamConfig,
+    StreamConsumer,
+)
 from scanner.stream.health import write_health
 from scanner.stream.leader import LeaderLock
 from scanner.stream.metrics import StreamStats

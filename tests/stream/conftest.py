@@ -10,14 +10,12 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from scanner.stream import wire
+from scanner.polygon import wire
 from scanner.stream.consumer import StreamConfig, StreamConsumer
 from scanner.stream.service import StreamResult, run_stream
 from scanner.stream.trigger import Move
 from scanner.stream.watchset import WatchSet
 from tests.polling import wait_for
-
-
 
 
 class ScriptedTape:

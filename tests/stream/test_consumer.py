@@ -12,8 +12,8 @@ import pytest
 
 from scanner.stream.consumer import AuthFailed
 from scanner.stream.references import REFERENCES_KEY
-from tests.stream.conftest import aggregate, subscribed
 from tests.polling import wait_for
+from tests.stream.conftest import aggregate, subscribed
 
 pytestmark = pytest.mark.services
 
@@ -156,7 +156,7 @@ STANDBY_LEADER_SCRIPT = textwrap.dedent("""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forwardfactor.settings")
     import django
     django.setup()
-    from scanner.stream import wire
+    from scanner.polygon import wire
     from scanner.stream.consumer import StreamConfig
     from scanner.stream.service import run_stream
     from scanner.stream.watchset import WatchSet

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.pipeline.smtp_sink import SmtpSink
-from tests.stream.conftest import subscribed
 from tests.polling import wait_for
+from tests.stream.conftest import subscribed
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanner.stream import wire
+from scanner.polygon import wire
 from scanner.stream.trigger import Move, MoveTrigger
 
 TRADES = wire.channel("T")

@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from scanner.market_clock import set_clock_source
-from tests.stream.conftest import subscribed
 from tests.polling import wait_for
+from tests.stream.conftest import subscribed
 
 pytestmark = pytest.mark.services
 

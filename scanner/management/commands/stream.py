@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from scanner.stream import wire
+from scanner.polygon import wire
 
 log = logging.getLogger("scanner.stream")
 

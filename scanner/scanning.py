@@ -32,7 +32,7 @@ from scanner.engine.timing import trading_date
 from scanner.market_clock import is_session_open, market_now, trading_day
 from scanner.models import Alert, EarningsEvent, Scan, Signal, Ticker, UniverseMember
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
-from scanner.stream.references import ReferenceStore
+from scanner.stream.references import publish_scan_reference
 
 logger = logging.getLogger(__name__)
 
@@ -186,7 +186,7 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     report.enqueued = [pk for pk, status in new_alerts if status == Alert.Status.PENDING]
     dispatch(report.enqueued)
     if scan.outcome == Scan.Outcome.OK:
-        _move_stream_reference(ticker, scan.underlying_price)
+        _move_stream_reference(ticker, scan.underlying_price, scan.as_of)
     report.outcome, report.signals, report.alerts, report.requests = scan.outcome, len(signals), len(new_alerts), fetched.requests
     return report
 
@@ -245,12 +245,12 @@ def known_price(ticker: str) -> float | None:
     return bar[0] / bar[1] if bar and bar[1] else None
 
 
-def _move_stream_reference(ticker: str, price: float | None) -> None:
+def _move_stream_reference(ticker: str, price: float | None, as_of: datetime | None) -> None:
     """The stream measures a ticker's next move from the price at its last scan, whatever the reason."""
-    if price is None or price <= 0:
+    if price is None or price <= 0 or as_of is None:
         return
     try:
-        ReferenceStore(shared_redis()).save({ticker: price})
+        publish_scan_reference(shared_redis(), ticker, price, int(as_of.timestamp() * 1000))
     except redis.RedisError as exc:
         # The scan and its alerts stand; the next trigger is only measured from an older price.
         logger.warning("could not move the stream reference of %s: %s", ticker, exc)

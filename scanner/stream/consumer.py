@@ -22,13 +22,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import orjson
 import redis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from scanner.polygon import wire
 from scanner.stream.metrics import Rates, RateWindow, StreamStats
-from scanner.stream.references import ReferenceStore
+from scanner.stream.references import REFERENCES_CHANNEL, ReferenceStore
 from scanner.stream.trigger import Move, MoveTrigger
 from scanner.stream.watchset import WATCHSET_CHANNEL, WatchSet
 
@@ -83,12 +84,15 @@ class Backoff:
 
 
 class WatchSetListener(threading.Thread):
-    """Redis pub/sub on ``ff:watchset`` in a thread (works alike on Redis and the in-process fake)."""
+    """Redis pub/sub in a thread (works alike on Redis and the in-process fake): watch-set changes on
+    ``ff:watchset``, and the price each completed scan saw on the references channel."""
 
-    def __init__(self, client: redis.Redis, on_message: Callable[[], None]) -> None:
+    def __init__(self, client: redis.Redis, on_message: Callable[[], None],
+                 on_scan_reference: Callable[[str, float, int], None] = lambda *_: None) -> None:
         super().__init__(name="stream-watchset-listener", daemon=True)
         self._client = client
         self._on_message = on_message
+        self._on_scan_reference = on_scan_reference
         self._stopping = threading.Event()
         self.subscribed = threading.Event()
 
@@ -99,12 +103,17 @@ class WatchSetListener(threading.Thread):
         while not self._stopping.is_set():
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub.subscribe(WATCHSET_CHANNEL)
+                pubsub.subscribe(WATCHSET_CHANNEL, REFERENCES_CHANNEL)
                 self.subscribed.set()
                 # A message may have been missed while (re)subscribing: recompute once now.
                 self._on_message()
                 while not self._stopping.is_set():
-                    if pubsub.get_message(timeout=0.5) is not None:
+                    message = pubsub.get_message(timeout=0.5)
+                    if message is None:
+                        continue
+                    if message["channel"] == REFERENCES_CHANNEL.encode():
+                        self._scan_reference(message["data"])
+                    else:
                         self._on_message()
             except (redis.RedisError, OSError) as exc:
                 log.warning("watch-set listener lost Redis (%s); retrying in 2 s", exc)
@@ -114,6 +123,16 @@ class WatchSetListener(threading.Thread):
                     pubsub.close()
                 except (redis.RedisError, OSError):
                     pass
+
+
+    def _scan_reference(self, data: bytes) -> None:
+        try:
+            body = orjson.loads(data)
+            symbol, price, at_ms = str(body["symbol"]), float(body["price"]), int(body["at_ms"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            log.warning("ignored a malformed scan reference message: %r", data[:200])
+            return
+        self._on_scan_reference(symbol, price, at_ms)
 
 
 class StreamConsumer:
@@ -148,6 +167,8 @@ class StreamConsumer:
         self._lag_ms = 0.0
         self._pending_moves: list[Move] = []
         self._pending_references: dict[str, float] = {}
+        # Market time of each ticker's latest trigger: an older scan's price must not undo it.
+        self._moved_at_ms: dict[str, int] = {}
 
     # --- lifecycle -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> None:
@@ -158,7 +179,11 @@ class StreamConsumer:
         self._dispatch_ready = asyncio.Event()
         self._watch_dirty = asyncio.Event()
         self._subscription_lock = asyncio.Lock()
-        listener = WatchSetListener(self._redis, lambda: loop.call_soon_threadsafe(self._watch_dirty.set))
+        listener = WatchSetListener(
+            self._redis,
+            lambda: loop.call_soon_threadsafe(self._watch_dirty.set),
+            lambda *reference: loop.call_soon_threadsafe(self._follow_scan, *reference),
+        )
         helpers: list[asyncio.Task] = []
         try:
             await self._refresh_watch_set()
@@ -326,6 +351,8 @@ class StreamConsumer:
             at = last.get(channel.time_key)
             if type(at) is int:
                 self._newest_event_ms = at
+        for move in moves:
+            self._moved_at_ms[move.symbol] = move.at_ms
         first_references = self.trigger.take_first_references()
         if moves or first_references:
             self._pending_moves.extend(moves)
@@ -342,6 +369,13 @@ class StreamConsumer:
             log.warning("server status %s: %s", status.status, status.message)
         elif status.status not in (wire.CONNECTED, wire.AUTH_SUCCESS, "success"):
             log.info("server status %s: %s", status.status, status.message)
+
+    def _follow_scan(self, symbol: str, price: float, at_ms: int) -> None:
+        """A completed scan saw ``price`` at ``at_ms``: measure the next move from it, unless a later
+        trigger has already moved the reference."""
+        if at_ms >= self._moved_at_ms.get(symbol, 0):
+            self.trigger.follow_scan(symbol, price)
+            self.stats.scan_references += 1
 
     # --- dispatch (off the event loop) ---------------------------------------------------------
     async def _dispatch_loop(self) -> None:

@@ -18,6 +18,7 @@ class StreamStats:
     suppressed: int = 0
     enqueued: int = 0
     coalesced: int = 0
+    scan_references: int = 0
     dispatch_errors: int = 0
     connects: int = 0
     reconnects: int = 0

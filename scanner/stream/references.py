@@ -1,12 +1,21 @@
-"""Move references (the price at the last triggered scan) in Redis, so a restart keeps them."""
+"""Move references (the price at a ticker's last scan) in Redis, so a restart keeps them; every
+completed scan also announces its price on a channel so a running consumer follows it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+import orjson
 import redis
 
 REFERENCES_KEY = "ff:stream:ref"
+REFERENCES_CHANNEL = "ff:stream:scanned"
+
+
+def publish_scan_reference(client: redis.Redis, symbol: str, price: float, at_ms: int) -> None:
+    """The price a scan saw at market time ``at_ms``: stored for restarts and announced to the consumer."""
+    ReferenceStore(client).save({symbol: price})
+    client.publish(REFERENCES_CHANNEL, orjson.dumps({"symbol": symbol, "price": price, "at_ms": at_ms}))
 
 
 class ReferenceStore:

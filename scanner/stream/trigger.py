@@ -90,6 +90,11 @@ class MoveTrigger:
     def reference(self, symbol: str) -> float | None:
         return self._references.get(symbol)
 
+    def follow_scan(self, symbol: str, price: float) -> None:
+        """A scan of a watched ticker saw ``price``: its next move is measured from there."""
+        if symbol in self._watched and _valid_price(price):
+            self._set_reference(symbol, float(price))
+
     def take_first_references(self) -> dict[str, float]:
         """References taken from a first price since the last call (to persist them)."""
         taken, self._first_seen = self._first_seen, {}

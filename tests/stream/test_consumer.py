@@ -73,6 +73,49 @@ def test_moves_that_pile_up_while_a_batch_is_enqueued_become_one_scan_per_ticker
     assert result.stats.enqueued == 2 and result.stats.coalesced == 1
 
 
+def listening_for_scans(redis_client) -> bool:
+    from scanner.stream.references import REFERENCES_CHANNEL
+
+    return dict(redis_client.pubsub_numsub(REFERENCES_CHANNEL)).get(REFERENCES_CHANNEL.encode(), 0) > 0
+
+
+def test_a_scan_moves_the_reference_of_the_running_consumer(scripted_market, start_stream, redis_client):
+    from scanner.stream.references import publish_scan_reference
+
+    # given a consumer whose AAPL reference is 100
+    sim, tape = scripted_market
+    running = start_stream(sim.ws_url, {"AAPL"})
+    wait_for(lambda: "AAPL" in subscribed(sim) and listening_for_scans(redis_client), what="the subscriptions")
+    tape.send(aggregate("AAPL", 100.0, T0))
+    wait_for(lambda: processed(running, 1), what="the first event")
+    # when a heartbeat scan sees 100.4
+    publish_scan_reference(redis_client, "AAPL", 100.4, T0 + 1000)
+    wait_for(lambda: running.consumer.stats.scan_references == 1, what="the scan's price to reach the consumer")
+    # then 100.8 (0.8% above 100, 0.4% above the scan) does not trigger, and 101.0 does, from 100.4
+    tape.send(aggregate("AAPL", 100.8, T0 + 2000), aggregate("AAPL", 101.0, T0 + 3000))
+    wait_for(lambda: running.moves, what="a move")
+    running.stop()
+    assert [(m.reference, m.price) for m in running.moves] == [(100.4, 101.0)]
+
+
+def test_an_older_scan_does_not_undo_a_newer_trigger(scripted_market, start_stream, redis_client):
+    from scanner.stream.references import publish_scan_reference
+
+    # given a consumer that triggered on AAPL at 100.6
+    sim, tape = scripted_market
+    running = start_stream(sim.ws_url, {"AAPL"})
+    wait_for(lambda: "AAPL" in subscribed(sim) and listening_for_scans(redis_client), what="the subscriptions")
+    tape.send(aggregate("AAPL", 100.0, T0), aggregate("AAPL", 100.6, T0 + 1000))
+    wait_for(lambda: running.moves, what="the first move")
+    # when a scan whose snapshot predates that trigger reports 100.2, and then a newer one reports 100.7
+    publish_scan_reference(redis_client, "AAPL", 100.2, T0 + 500)
+    publish_scan_reference(redis_client, "AAPL", 100.7, T0 + 1500)
+    wait_for(lambda: running.consumer.stats.scan_references == 1, what="the newer scan's price")
+    running.stop()
+    # then only the newer scan moved the reference
+    assert running.consumer.trigger.reference("AAPL") == 100.7
+
+
 def test_a_restart_keeps_the_reference(scripted_market, start_stream, redis_client):
     # given a reference of 100.6 left in Redis by an earlier run
     sim, tape = scripted_market

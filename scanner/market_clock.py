@@ -11,7 +11,6 @@ The clock source is injectable (``set_clock_source``) so tests and the demo can 
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 import time
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 
 from scanner.polygon.errors import MarketDataError
+from scanner.polygon.sessions import last_session_on_or_before, nyse_calendar
 
 logger = logging.getLogger(__name__)
 
@@ -119,20 +119,6 @@ def market_now() -> datetime:
     return source()
 
 
-@functools.cache
-def _nyse():
-    import warnings
-
-    import exchange_calendars
-
-    with warnings.catch_warnings():
-        # exchange-calendars trips pandas deprecation warnings while building its tables; not ours to fix.
-        warnings.simplefilter("ignore")
-        calendar = exchange_calendars.get_calendar("XNYS")
-        calendar.is_open_on_minute(calendar.first_minute)  # builds the lazy minute tables here
-    return calendar
-
-
 def _timestamp(at: datetime):
     import pandas as pd
 
@@ -143,15 +129,12 @@ def _timestamp(at: datetime):
 
 def is_session_open(at: datetime) -> bool:
     """True while NYSE trades at ``at`` (holidays and early closes respected; the close is excluded)."""
-    return bool(_nyse().is_open_on_minute(_timestamp(at), ignore_breaks=True))
+    return bool(nyse_calendar().is_open_on_minute(_timestamp(at), ignore_breaks=True))
 
 
 def trading_day(at: datetime) -> date:
     """The session ``at`` belongs to: its New York date if that is a session, else the previous session."""
-    import pandas as pd
-
-    ny_date = at.astimezone(NEW_YORK).date()
-    return _nyse().date_to_session(pd.Timestamp(ny_date), direction="previous").date()
+    return last_session_on_or_before(at.astimezone(NEW_YORK).date())
 
 
 def last_completed_session(at: datetime) -> date:
@@ -160,14 +143,14 @@ def last_completed_session(at: datetime) -> date:
     _, close = session_bounds(day)
     if at >= close:
         return day
-    return _nyse().previous_session(day).date()
+    return nyse_calendar().previous_session(day).date()
 
 
 def session_bounds(day: date) -> tuple[datetime, datetime]:
     """Open and close of the session on ``day`` (UTC); ValueError when ``day`` is not a session."""
     import pandas as pd
 
-    calendar = _nyse()
+    calendar = nyse_calendar()
     session = pd.Timestamp(day)
     if not calendar.is_session(session):
         raise ValueError(f"{day.isoformat()} is not an NYSE session")

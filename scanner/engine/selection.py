@@ -197,12 +197,6 @@ def expiry_window(as_of: datetime, config: EngineConfig) -> tuple[date, date]:
     return today + timedelta(days=max(1, earliest)), today + timedelta(days=latest)
 
 
-def strike_band(underlying_price: float, config: EngineConfig) -> tuple[float, float]:
-    """Strikes worth fetching: the ATM and 35-delta strikes of the default pairs lie well inside."""
-    width = config.strike_band_fraction
-    return underlying_price * (1 - width), underlying_price * (1 + width)
-
-
 def describe_dtes(dtes: dict[date, int]) -> str:
     values = sorted(dtes.values())
     if not values:

@@ -40,10 +40,5 @@ def years_to_expiry(expiries: np.ndarray, as_of: datetime) -> np.ndarray:
     return ((closes - now) / SECONDS_PER_YEAR)[inverse]
 
 
-def days_to_expiry(expiry: date, as_of: datetime) -> int:
-    """Calendar days from the New York date of as_of to the expiry."""
-    return (expiry - trading_date(as_of)).days
-
-
 def utc_from_ns(nanoseconds: int) -> datetime:
     return datetime.fromtimestamp(nanoseconds / 1e9, tz=timezone.utc)

@@ -54,11 +54,6 @@ def market_provider() -> MarketProvider:
     return _provider
 
 
-def simulated_rest_url() -> str:
-    """The REST base URL of the market in use (for clocks that read its ``serverTime``)."""
-    return market_provider().rest_url
-
-
 def reset_market_provider() -> None:
     """Stop the embedded simulated market, if any, and forget the provider (tests, forked processes)."""
     global _provider

@@ -11,16 +11,19 @@ import pandas as pd
 
 
 @functools.cache
-def _nyse() -> exchange_calendars.ExchangeCalendar:
+def nyse_calendar() -> exchange_calendars.ExchangeCalendar:
+    """The process's one NYSE calendar (building it costs a noticeable fraction of a second)."""
     # exchange-calendars trips pandas deprecation warnings while building; they are not ours to fix.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return exchange_calendars.get_calendar("XNYS")
+        calendar = exchange_calendars.get_calendar("XNYS")
+        calendar.is_open_on_minute(calendar.first_minute)  # builds the lazy minute tables here
+    return calendar
 
 
 def last_session_on_or_before(day: date) -> date:
     """The NYSE session on ``day`` or, on a weekend or holiday, the one before it."""
-    calendar = _nyse()
+    calendar = nyse_calendar()
     stamp = pd.Timestamp(day)
     if calendar.first_session <= stamp <= calendar.last_session:
         return calendar.date_to_session(stamp, direction="previous").date()

@@ -139,15 +139,13 @@ def _metric(name: str, value, goal: str) -> dict:
 
 
 def _measure() -> list[float]:
-    from django.conf import settings
     from django.utils import timezone
 
     from accounts.models import AlertSettings, Subscription, User
     from forwardfactor.shared_state import reset_shared_redis, shared_redis
-    from scanner.market_clock import set_clock_source
     from scanner.marketsim.server import MarketSimServer
     from scanner.models import Scan
-    from scanner.polygon.provider import reset_market_provider
+    from scanner.polygon.provider import using_market
     from scanner.stream.references import REFERENCES_KEY
     from scanner.stream.service import config_from_settings, run_stream
     from tests.pipeline.smtp_sink import SmtpSink
@@ -158,70 +156,59 @@ def _measure() -> list[float]:
         sim.add_ticker(symbol, price=100.0, volume=500_000_000, has_options=True, ff_bump=0.5, volatility=0.05)
     sim.start()
     sink = SmtpSink().start()
-    saved = {name: getattr(settings, name) for name in (
-        "POLYGON_API_KEY", "MARKET_SIMULATED", "POLYGON_REST_URL", "POLYGON_MAX_RPS", "EMAIL_BACKEND",
-        "EMAIL_HOST", "EMAIL_PORT", "EMAIL_USE_TLS", "EMAIL_USE_SSL")}
-    settings.POLYGON_API_KEY, settings.MARKET_SIMULATED = "", True
-    settings.POLYGON_REST_URL, settings.POLYGON_MAX_RPS = sim.rest_url, "1000"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    reset_market_provider()
-    reset_shared_redis()
-    set_clock_source(sim.now)
-    shared_redis().delete(REFERENCES_KEY)
     stop = threading.Event()
     consumers = []
+    smtp = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": sink.port, "EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False}
     try:
-        user = User.objects.create_user(RECIPIENT, "pw-Secret-42")
-        # Every scan should alert: the bench measures latency, not the liquidity filters.
-        AlertSettings.objects.filter(user=user).update(daily_cap=10_000, double_calendar=False, min_open_interest=0,
-                                                       min_volume=0, max_spread_pct=100.0)
-        Subscription.objects.bulk_create([Subscription(user=user, ticker=t) for t in TICKERS])
-        with _worker(sim.rest_url, sink.port):
-            streamer = threading.Thread(
-                target=run_stream, name="bench-stream", daemon=True,
-                kwargs={"config": config_from_settings(), "stop": stop, "on_consumer": consumers.append},
-            )
-            streamer.start()
-            wait_for(lambda: consumers and all(consumers[0].trigger.reference(t) for t in TICKERS), 60,
-                  "reference prices for every ticker")
-            latencies = []
-            silent = 0
-            injected: dict = {}
-            for symbol in TICKERS:
-                if len(latencies) == MOVES:
-                    break
-                seen = sink.accepted
-                injected[symbol] = timezone.now()
-                sim.inject_move(symbol, 1.0)
-                started = time.perf_counter()
-                accepted_at = _accepted_at(sink, seen, symbol, 30)
-                if accepted_at is None:
-                    silent += 1
-                else:
-                    latencies.append((accepted_at - started) * 1000)
-            if len(latencies) < MOVES:
-                raise RuntimeError(f"only {len(latencies)} of {len(TICKERS)} moves ended in an email")
-            stop.set()
-            streamer.join(30)
-            triggers = consumers[0].stats.triggers
-            # Let the last tasks finish before the worker and the market go away.
-            wait_for(lambda: not Scan.objects.filter(outcome=Scan.Outcome.RUNNING).exists(), 30, "running scans")
-        scans = list(Scan.objects.filter(reason=Scan.Reason.MOVE).values_list("fetch_ms", "compute_ms", "requests"))
-        to_start = [(started - injected[t]).total_seconds() * 1000 for t, started in
-                    Scan.objects.filter(reason=Scan.Reason.MOVE, ticker__in=injected).values_list("ticker", "started_at")]
-        print(f"   median from the injected move to its scan starting on the worker: {statistics.median(to_start):.0f} ms")
-        print(f"   scan medians: fetch {statistics.median(s[0] or 0 for s in scans):.0f} ms, "
-              f"compute {statistics.median(s[1] or 0 for s in scans):.0f} ms, "
-              f"{statistics.median(s[2] for s in scans):.0f} chain requests")
-        print(f"   {triggers} move triggers for {MOVES + silent} injected moves ({silent} scans found nothing to alert)")
-        return latencies
+        with using_market(sim.rest_url, clock=sim.now, POLYGON_MAX_RPS="1000", **smtp):
+            reset_shared_redis()
+            shared_redis().delete(REFERENCES_KEY)
+            user = User.objects.create_user(RECIPIENT, "pw-Secret-42")
+            # Every scan should alert: the bench measures latency, not the liquidity filters.
+            AlertSettings.objects.filter(user=user).update(daily_cap=10_000, double_calendar=False, min_open_interest=0,
+                                                           min_volume=0, max_spread_pct=100.0)
+            Subscription.objects.bulk_create([Subscription(user=user, ticker=t) for t in TICKERS])
+            with _worker(sim.rest_url, sink.port):
+                streamer = threading.Thread(
+                    target=run_stream, name="bench-stream", daemon=True,
+                    kwargs={"config": config_from_settings(), "stop": stop, "on_consumer": consumers.append},
+                )
+                streamer.start()
+                wait_for(lambda: consumers and all(consumers[0].trigger.reference(t) for t in TICKERS), 60,
+                      "reference prices for every ticker")
+                latencies = []
+                silent = 0
+                injected: dict = {}
+                for symbol in TICKERS:
+                    if len(latencies) == MOVES:
+                        break
+                    seen = sink.accepted
+                    injected[symbol] = timezone.now()
+                    sim.inject_move(symbol, 1.0)
+                    started = time.perf_counter()
+                    accepted_at = _accepted_at(sink, seen, symbol, 30)
+                    if accepted_at is None:
+                        silent += 1
+                    else:
+                        latencies.append((accepted_at - started) * 1000)
+                if len(latencies) < MOVES:
+                    raise RuntimeError(f"only {len(latencies)} of {len(TICKERS)} moves ended in an email")
+                stop.set()
+                streamer.join(30)
+                triggers = consumers[0].stats.triggers
+                # Let the last tasks finish before the worker and the market go away.
+                wait_for(lambda: not Scan.objects.filter(outcome=Scan.Outcome.RUNNING).exists(), 30, "running scans")
+            scans = list(Scan.objects.filter(reason=Scan.Reason.MOVE).values_list("fetch_ms", "compute_ms", "requests"))
+            to_start = [(started - injected[t]).total_seconds() * 1000 for t, started in
+                        Scan.objects.filter(reason=Scan.Reason.MOVE, ticker__in=injected).values_list("ticker", "started_at")]
+            print(f"   median from the injected move to its scan starting on the worker: {statistics.median(to_start):.0f} ms")
+            print(f"   scan medians: fetch {statistics.median(s[0] or 0 for s in scans):.0f} ms, "
+                  f"compute {statistics.median(s[1] or 0 for s in scans):.0f} ms, "
+                  f"{statistics.median(s[2] for s in scans):.0f} chain requests")
+            print(f"   {triggers} move triggers for {MOVES + silent} injected moves ({silent} scans found nothing to alert)")
+            return latencies
     finally:
         stop.set()
-        for name, value in saved.items():
-            setattr(settings, name, value)
-        reset_market_provider()
-        set_clock_source(None)
         sink.stop()
         sim.stop()

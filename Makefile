@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test web bench worker beat stream flower marketsim clean
+.PHONY: install demo test lint format web bench worker beat stream flower marketsim clean
 
 install: $(STAMP)
 
@@ -22,6 +22,17 @@ demo: $(STAMP)
 ## The whole test suite (uses DATABASE_URL / REDIS_URL when set).
 test: $(STAMP)
 	$(PY) -m pytest
+
+## ruff (lint and format check) and import-linter (the layers of DESIGN.md §2). CI runs it first.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+## Apply ruff's fixes and formatting.
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 ## Django admin on http://127.0.0.1:8000/admin/
 web: $(STAMP)

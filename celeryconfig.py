@@ -38,15 +38,10 @@ broker_transport_options = {
     "unacked_restore_throttle": 1 if _visibility < 100 else 10,
 }
 
+# Each task declares its own queue (scan: I/O-bound scans and the universe; notify: email).
 task_default_queue = "scan"
 task_queues = (Queue("scan"), Queue("notify"))
-task_routes = {
-    "scanner.tasks.scan_ticker": {"queue": "scan"},
-    "scanner.tasks.send_alerts": {"queue": "notify"},
-    "scanner.tasks.*": {"queue": "scan"},
-    "accounts.tasks.*": {"queue": "notify"},
-}
 
 beat_scheduler = "django_celery_beat.schedulers:DatabaseScheduler"
-# Entries are created by migrations (editable in admin); see scanner/schedules.py.
+# Entries are created by migrations (editable in admin); see forwardfactor/schedules.py.
 beat_schedule: dict = {}

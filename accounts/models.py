@@ -67,15 +67,20 @@ class AlertSettings(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="alert_settings")
     ff_threshold = models.FloatField(
-        "FF threshold", default=0.20, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        "FF threshold",
+        default=0.20,
+        validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
         help_text="Alert on a subscribed ticker when its Forward Factor reaches this value.",
     )
     discovery_threshold = models.FloatField(
-        default=0.30, validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
+        default=0.30,
+        validators=[MinValueValidator(0.0), MaxValueValidator(10.0)],
         help_text="Alert on a discovery-universe ticker (not subscribed) when FF reaches this value.",
     )
     pairs = models.JSONField(
-        "DTE pairs", default=default_pairs, validators=[validate_pairs],
+        "DTE pairs",
+        default=default_pairs,
+        validators=[validate_pairs],
         help_text='Front-back days to expiry, e.g. ["30-60", "30-90", "60-90"].',
     )
     front_tolerance_days = models.PositiveSmallIntegerField(default=5, validators=[MaxValueValidator(30)])
@@ -89,7 +94,8 @@ class AlertSettings(models.Model):
     )
     cooldown_minutes = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(7 * 24 * 60)])
     consecutive_scans = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(10)],
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
         help_text="Only alert once a signal was seen in this many consecutive scans.",
     )
     quiet_hours_start = models.TimeField(null=True, blank=True)
@@ -127,11 +133,11 @@ class Subscription(models.Model):
     def __str__(self) -> str:
         return f"{self.user} follows {self.ticker}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.ticker = normalize_ticker(self.ticker)
+        super().save(*args, **kwargs)
+
     def clean_fields(self, exclude=None) -> None:
         # Normalise before the field validators run, so "aapl" is accepted as AAPL.
         self.ticker = normalize_ticker(self.ticker)
         super().clean_fields(exclude=exclude)
-
-    def save(self, *args, **kwargs) -> None:
-        self.ticker = normalize_ticker(self.ticker)
-        super().save(*args, **kwargs)

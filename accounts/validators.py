@@ -46,7 +46,7 @@ def parse_pair(value: str) -> tuple[int, int]:
 
 def validate_pairs(value: object) -> None:
     if not isinstance(value, list) or not value:
-        raise ValidationError("Give at least one DTE pair, e.g. [\"30-60\"].", code="invalid_pairs")
+        raise ValidationError('Give at least one DTE pair, e.g. ["30-60"].', code="invalid_pairs")
     for item in value:
         parse_pair(item)
     if len(set(value)) != len(value):

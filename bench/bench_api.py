@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from scanner.marketsim.session import NEW_YORK
+from marketsim.session import NEW_YORK
 from scanner.stream.trigger import MoveTrigger
 
 SEED = 7
@@ -82,8 +82,8 @@ def discovery_universe(client, size: int) -> list[str]:
     """The top ``size`` optionable names by the previous session's dollar volume, as a refresh ranks them."""
     from django.conf import settings
 
-    from scanner.polygon.sessions import session_before
-    from scanner.universe import rank_candidates, select_optionable
+    from discovery.universe import rank_candidates, select_optionable
+    from market.calendar import session_before
 
     grouped = client.grouped_daily(session_before(SESSION))
     candidates = rank_candidates(grouped.bars, float(settings.UNIVERSE_MIN_PRICE), set())
@@ -154,7 +154,7 @@ def fetch_costs(sim, client, symbols: list[str]) -> dict[str, FetchCost]:
 
 
 def watch_set_and_costs() -> tuple[list[str], dict[str, FetchCost]]:
-    from scanner.marketsim.server import MarketSimServer
+    from marketsim.server import MarketSimServer
     from scanner.polygon.client import PolygonClient
 
     with MarketSimServer(seed=SEED, speed=0, session_date=SESSION) as sim:
@@ -193,7 +193,7 @@ def polling(paths: dict[str, np.ndarray], costs: dict[str, FetchCost]) -> ModeRe
 
 
 def run() -> list[dict]:
-    from scanner.marketsim.market import Market
+    from marketsim.market import Market
 
     symbols, costs = watch_set_and_costs()
     market = Market(SEED, SESSION)
@@ -202,33 +202,70 @@ def run() -> list[dict]:
     poll = polling(paths, costs)
     ratio = event.requests / poll.requests
     vols = [market.profile(s).volatility for s in symbols]
-    print(f"   watch set: top {len(symbols)} optionable names by dollar volume ({', '.join(symbols[:6])}, ...); "
-          f"annual volatility median {statistics.median(vols):.2f}, "
-          f"10-90% {np.quantile(vols, 0.1):.2f}-{np.quantile(vols, 0.9):.2f}")
-    print(f"   chain requests per scan: cold {statistics.median(c.cold for c in costs.values()):.0f}, "
-          f"warm {statistics.median(c.warm for c in costs.values()):.2f} (medians over names)")
-    print(f"   event-driven: {event.scans} scans ({event.move_scans} on a move, the rest heartbeat), "
-          f"{event.requests:.0f} requests, median {statistics.median(event.scans_per_ticker):.0f} scans/ticker; "
-          f"polling: {poll.scans} scans, {poll.requests:.0f} requests, {statistics.median(poll.scans_per_ticker):.0f} "
-          f"scans/ticker; median 0.5%-move-to-scan delay {event.median_delay:.0f} s vs {poll.median_delay:.0f} s "
-          f"({len(event.delays)} and {len(poll.delays)} moves)")
+    print(
+        f"   watch set: top {len(symbols)} optionable names by dollar volume ({', '.join(symbols[:6])}, ...); "
+        f"annual volatility median {statistics.median(vols):.2f}, "
+        f"10-90% {np.quantile(vols, 0.1):.2f}-{np.quantile(vols, 0.9):.2f}"
+    )
+    print(
+        f"   chain requests per scan: cold {statistics.median(c.cold for c in costs.values()):.0f}, "
+        f"warm {statistics.median(c.warm for c in costs.values()):.2f} (medians over names)"
+    )
+    print(
+        f"   event-driven: {event.scans} scans ({event.move_scans} on a move, the rest heartbeat), "
+        f"{event.requests:.0f} requests, median {statistics.median(event.scans_per_ticker):.0f} scans/ticker; "
+        f"polling: {poll.scans} scans, {poll.requests:.0f} requests, {statistics.median(poll.scans_per_ticker):.0f} "
+        f"scans/ticker; median 0.5%-move-to-scan delay {event.median_delay:.0f} s vs {poll.median_delay:.0f} s "
+        f"({len(event.delays)} and {len(poll.delays)} moves)"
+    )
     print(f"   p90 delay {event.p90_delay:.0f} s vs {poll.p90_delay:.0f} s")
     print("   sweep (threshold, min interval -> request ratio, scans/ticker, median / p90 delay after a 0.5% move):")
     sweep = [(t, MIN_INTERVAL_S) for t in SWEEP_THRESHOLDS] + [(THRESHOLD, i) for i in SWEEP_MIN_INTERVALS_S]
     for threshold, interval in sweep:
         other = simulate(paths, costs, threshold, interval)
-        print(f"     {threshold:.2%}, {interval:>3d} s -> {other.requests / poll.requests:.3f}, "
-              f"{statistics.median(other.scans_per_ticker):.0f}, {other.median_delay:.0f} / {other.p90_delay:.0f} s")
+        print(
+            f"     {threshold:.2%}, {interval:>3d} s -> {other.requests / poll.requests:.3f}, "
+            f"{statistics.median(other.scans_per_ticker):.0f}, {other.median_delay:.0f} / {other.p90_delay:.0f} s"
+        )
     return [
-        {"name": "api.event_vs_poll_call_ratio", "value": round(ratio, 3), "unit": "x",
-         "baseline": round(poll.requests), "ratio": None, "goal": "<= 0.2"},
-        {"name": "api.move_to_scan_delay_event_s", "value": event.median_delay, "unit": "s (market)",
-         "baseline": poll.median_delay, "ratio": None, "goal": None},
-        {"name": "api.move_to_scan_delay_poll_s", "value": poll.median_delay, "unit": "s (market)",
-         "baseline": None, "ratio": None, "goal": None},
-        {"name": "api.scans_per_ticker_event", "value": float(statistics.median(event.scans_per_ticker)),
-         "unit": "scans/session", "baseline": float(statistics.median(poll.scans_per_ticker)), "ratio": None,
-         "goal": None},
-        {"name": "api.scans_per_ticker_poll", "value": float(statistics.median(poll.scans_per_ticker)),
-         "unit": "scans/session", "baseline": None, "ratio": None, "goal": None},
+        {
+            "name": "api.event_vs_poll_call_ratio",
+            "value": round(ratio, 3),
+            "unit": "x",
+            "baseline": round(poll.requests),
+            "ratio": None,
+            "goal": "<= 0.2",
+        },
+        {
+            "name": "api.move_to_scan_delay_event_s",
+            "value": event.median_delay,
+            "unit": "s (market)",
+            "baseline": poll.median_delay,
+            "ratio": None,
+            "goal": None,
+        },
+        {
+            "name": "api.move_to_scan_delay_poll_s",
+            "value": poll.median_delay,
+            "unit": "s (market)",
+            "baseline": None,
+            "ratio": None,
+            "goal": None,
+        },
+        {
+            "name": "api.scans_per_ticker_event",
+            "value": float(statistics.median(event.scans_per_ticker)),
+            "unit": "scans/session",
+            "baseline": float(statistics.median(poll.scans_per_ticker)),
+            "ratio": None,
+            "goal": None,
+        },
+        {
+            "name": "api.scans_per_ticker_poll",
+            "value": float(statistics.median(poll.scans_per_ticker)),
+            "unit": "scans/session",
+            "baseline": None,
+            "ratio": None,
+            "goal": None,
+        },
     ]

@@ -21,7 +21,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.polling import wait_for
+from testing.polling import wait_for
 
 MOVES = 200
 # Some simulated chains yield no alertable signal; those moves are counted and replaced by the next name.
@@ -52,12 +52,16 @@ def run() -> list[dict]:
     p50 = statistics.median(latencies)
     p99 = latencies[min(len(latencies) - 1, int(round(0.99 * (len(latencies) - 1))))]
     print(f"   {len(latencies)} moves: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms")
-    return [_metric("e2e.latency_p50_ms", round(p50, 1), "<= 100"), _metric("e2e.latency_p99_ms", round(p99, 1), "<= 300")]
+    return [
+        _metric("e2e.latency_p50_ms", round(p50, 1), "<= 100"),
+        _metric("e2e.latency_p99_ms", round(p99, 1), "<= 300"),
+    ]
 
 
 def _silent(symbol: str) -> bool:
     """The move's scan finished without an alert (the simulated chain had no alertable signal)."""
-    from scanner.models import Alert, Scan
+    from alerts.models import Alert
+    from scanner.models import Scan
 
     done = Scan.objects.filter(ticker=symbol, reason=Scan.Reason.MOVE).exclude(outcome=Scan.Outcome.RUNNING).exists()
     return done and not Alert.objects.filter(ticker=symbol).exists()
@@ -104,18 +108,45 @@ def _worker(rest_url: str, smtp_port: int):
     credentials = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
     database_url = (
         f"postgres://{credentials}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-        if connection.vendor == "postgresql" else f"sqlite:///{db['NAME']}"
+        if connection.vendor == "postgresql"
+        else f"sqlite:///{db['NAME']}"
     )
     env = {
-        **os.environ, "DATABASE_URL": database_url, "REDIS_URL": settings.REDIS_URL, "POLYGON_API_KEY": "",
-        "POLYGON_REST_URL": rest_url, "POLYGON_MAX_RPS": "1000", "EMAIL_BACKEND": "", "EMAIL_HOST": "127.0.0.1",
-        "EMAIL_PORT": str(smtp_port), "EMAIL_USE_TLS": "0", "EMAIL_USE_SSL": "0", "LOG_LEVEL": "WARNING",
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "REDIS_URL": settings.REDIS_URL,
+        "POLYGON_API_KEY": "",
+        "POLYGON_REST_URL": rest_url,
+        "POLYGON_MAX_RPS": "1000",
+        "EMAIL_BACKEND": "",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": str(smtp_port),
+        "EMAIL_USE_TLS": "0",
+        "EMAIL_USE_SSL": "0",
+        "LOG_LEVEL": "WARNING",
     }
     name = f"bench-e2e-{os.getpid()}@"
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "forwardfactor", "worker", "-Q", "scan,notify", "-n", f"{name}%h",
-         "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "forwardfactor",
+            "worker",
+            "-Q",
+            "scan,notify",
+            "-n",
+            f"{name}%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
     def ready() -> bool:
@@ -142,13 +173,13 @@ def _measure() -> list[float]:
     from django.utils import timezone
 
     from accounts.models import AlertSettings, Subscription, User
+    from forwardfactor.runtime import using_market
     from forwardfactor.shared_state import reset_shared_redis, shared_redis
-    from scanner.marketsim.server import MarketSimServer
+    from marketsim.server import MarketSimServer
     from scanner.models import Scan
-    from scanner.polygon.provider import using_market
     from scanner.stream.references import REFERENCES_KEY
     from scanner.stream.service import config_from_settings, run_stream
-    from tests.pipeline.smtp_sink import SmtpSink
+    from testing.smtp_sink import SmtpSink
 
     sim = MarketSimServer(seed=11, speed=1.0)
     for symbol in TICKERS:
@@ -158,25 +189,36 @@ def _measure() -> list[float]:
     sink = SmtpSink().start()
     stop = threading.Event()
     consumers = []
-    smtp = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
-            "EMAIL_PORT": sink.port, "EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False}
+    smtp = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "127.0.0.1",
+        "EMAIL_PORT": sink.port,
+        "EMAIL_USE_TLS": False,
+        "EMAIL_USE_SSL": False,
+    }
     try:
         with using_market(sim.rest_url, clock=sim.now, POLYGON_MAX_RPS="1000", **smtp):
             reset_shared_redis()
             shared_redis().delete(REFERENCES_KEY)
             user = User.objects.create_user(RECIPIENT, "pw-Secret-42")
             # Every scan should alert: the bench measures latency, not the liquidity filters.
-            AlertSettings.objects.filter(user=user).update(daily_cap=10_000, double_calendar=False, min_open_interest=0,
-                                                           min_volume=0, max_spread_pct=100.0)
+            AlertSettings.objects.filter(user=user).update(
+                daily_cap=10_000, double_calendar=False, min_open_interest=0, min_volume=0, max_spread_pct=100.0
+            )
             Subscription.objects.bulk_create([Subscription(user=user, ticker=t) for t in TICKERS])
             with _worker(sim.rest_url, sink.port):
                 streamer = threading.Thread(
-                    target=run_stream, name="bench-stream", daemon=True,
+                    target=run_stream,
+                    name="bench-stream",
+                    daemon=True,
                     kwargs={"config": config_from_settings(), "stop": stop, "on_consumer": consumers.append},
                 )
                 streamer.start()
-                wait_for(lambda: consumers and all(consumers[0].trigger.reference(t) for t in TICKERS), 60,
-                      "reference prices for every ticker")
+                wait_for(
+                    lambda: consumers and all(consumers[0].trigger.reference(t) for t in TICKERS),
+                    60,
+                    "reference prices for every ticker",
+                )
                 latencies = []
                 silent = 0
                 injected: dict = {}
@@ -200,13 +242,23 @@ def _measure() -> list[float]:
                 # Let the last tasks finish before the worker and the market go away.
                 wait_for(lambda: not Scan.objects.filter(outcome=Scan.Outcome.RUNNING).exists(), 30, "running scans")
             scans = list(Scan.objects.filter(reason=Scan.Reason.MOVE).values_list("fetch_ms", "compute_ms", "requests"))
-            to_start = [(started - injected[t]).total_seconds() * 1000 for t, started in
-                        Scan.objects.filter(reason=Scan.Reason.MOVE, ticker__in=injected).values_list("ticker", "started_at")]
-            print(f"   median from the injected move to its scan starting on the worker: {statistics.median(to_start):.0f} ms")
-            print(f"   scan medians: fetch {statistics.median(s[0] or 0 for s in scans):.0f} ms, "
-                  f"compute {statistics.median(s[1] or 0 for s in scans):.0f} ms, "
-                  f"{statistics.median(s[2] for s in scans):.0f} chain requests")
-            print(f"   {triggers} move triggers for {MOVES + silent} injected moves ({silent} scans found nothing to alert)")
+            to_start = [
+                (started - injected[t]).total_seconds() * 1000
+                for t, started in Scan.objects.filter(reason=Scan.Reason.MOVE, ticker__in=injected).values_list(
+                    "ticker", "started_at"
+                )
+            ]
+            print(
+                f"   median from the injected move to its scan starting on the worker: {statistics.median(to_start):.0f} ms"
+            )
+            print(
+                f"   scan medians: fetch {statistics.median(s[0] or 0 for s in scans):.0f} ms, "
+                f"compute {statistics.median(s[1] or 0 for s in scans):.0f} ms, "
+                f"{statistics.median(s[2] for s in scans):.0f} chain requests"
+            )
+            print(
+                f"   {triggers} move triggers for {MOVES + silent} injected moves ({silent} scans found nothing to alert)"
+            )
             return latencies
     finally:
         stop.set()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from scanner.engine.scan import scan_chain
 from scanner.engine.timing import trading_date, years_to_expiry
 from scanner.polygon.parse import parse_snapshot_pages
 
-AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)
+AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
 SPOT = 100.0
 RATE = 0.045
 EXPIRY_DTES = [7 * k for k in range(1, 31)] + [240 + 30 * k for k in range(10)]  # 40 expiries
@@ -44,20 +44,27 @@ def synthetic_pages() -> list[dict]:
     rows = []
     for i in range(dte.size):
         day: date = expiry[i].item()
-        rows.append({
-            "details": {
-                "contract_type": "call" if is_call[i] else "put",
-                "exercise_style": "american",
-                "expiration_date": day.isoformat(),
-                "shares_per_contract": 100,
-                "strike_price": float(strike[i]),
-                "ticker": f"O:BENCH{day:%y%m%d}{'C' if is_call[i] else 'P'}{int(strike[i] * 1000):08d}",
-            },
-            "day": {"volume": 250, "close": float(price[i]), "last_updated": stamp},
-            "last_quote": {"bid": float(bid[i]), "ask": float(ask[i]), "last_updated": stamp, "timeframe": "REAL-TIME"},
-            "open_interest": 1200,
-            "underlying_asset": {"price": SPOT, "ticker": "BENCH", "last_updated": stamp},
-        })
+        rows.append(
+            {
+                "details": {
+                    "contract_type": "call" if is_call[i] else "put",
+                    "exercise_style": "american",
+                    "expiration_date": day.isoformat(),
+                    "shares_per_contract": 100,
+                    "strike_price": float(strike[i]),
+                    "ticker": f"O:BENCH{day:%y%m%d}{'C' if is_call[i] else 'P'}{int(strike[i] * 1000):08d}",
+                },
+                "day": {"volume": 250, "close": float(price[i]), "last_updated": stamp},
+                "last_quote": {
+                    "bid": float(bid[i]),
+                    "ask": float(ask[i]),
+                    "last_updated": stamp,
+                    "timeframe": "REAL-TIME",
+                },
+                "open_interest": 1200,
+                "underlying_asset": {"price": SPOT, "ticker": "BENCH", "last_updated": stamp},
+            }
+        )
     return [{"status": "OK", "results": rows[i : i + 250]} for i in range(0, len(rows), 250)]
 
 
@@ -80,7 +87,9 @@ def _iv_quotes() -> tuple[np.ndarray, ...]:
     is_call = rng.random(strike.size) < 0.5
     price = bsm_price(SPOT, strike, years, vol, is_call, RATE)
     forward = SPOT * np.exp(RATE * years)
-    intrinsic = np.exp(-RATE * years) * np.where(is_call, np.maximum(forward - strike, 0), np.maximum(strike - forward, 0))
+    intrinsic = np.exp(-RATE * years) * np.where(
+        is_call, np.maximum(forward - strike, 0), np.maximum(strike - forward, 0)
+    )
     keep = np.flatnonzero(price - intrinsic >= 0.01)[:IV_QUOTES]
     return price[keep], strike[keep], years[keep], vol[keep], is_call[keep]
 
@@ -113,14 +122,44 @@ def run() -> list[dict]:
     max_err = float(np.max(np.abs(theirs[both] - ours[sample][both])))
     truth_err = float(np.nanmax(np.abs(ours - vol)))
     return [
-        {"name": "engine.chain_compute_ms", "value": compute_ms, "unit": "ms", "baseline": None, "ratio": None,
-         "goal": "<= 10 (scan_chain on 10,000 parsed contracts, 3 pairs x 2 structures, IVs solved from mids)"},
-        {"name": "engine.parse_page_ms", "value": parse_ms, "unit": "ms", "baseline": None, "ratio": None,
-         "goal": "<= 2 (one 250-contract page)"},
-        {"name": "engine.snapshot_total_ms", "value": snapshot_ms, "unit": "ms", "baseline": None, "ratio": None,
-         "goal": "info: parse 40 pages + scan_chain"},
-        {"name": "engine.iv_vs_vollib_ratio", "value": vollib_ms / ours_ms, "unit": "x", "baseline": vollib_ms,
-         "ratio": vollib_ms / ours_ms, "goal": f">= 20 (ours {ours_ms:.2f} ms vs vollib on {price.size} quotes)"},
-        {"name": "engine.iv_max_abs_err", "value": max_err, "unit": "vol", "baseline": None, "ratio": None,
-         "goal": f"<= 1e-6 vs vollib on {int(both.sum())} quotes both solved (vs the true vol: {truth_err:.1e})"},
+        {
+            "name": "engine.chain_compute_ms",
+            "value": compute_ms,
+            "unit": "ms",
+            "baseline": None,
+            "ratio": None,
+            "goal": "<= 10 (scan_chain on 10,000 parsed contracts, 3 pairs x 2 structures, IVs solved from mids)",
+        },
+        {
+            "name": "engine.parse_page_ms",
+            "value": parse_ms,
+            "unit": "ms",
+            "baseline": None,
+            "ratio": None,
+            "goal": "<= 2 (one 250-contract page)",
+        },
+        {
+            "name": "engine.snapshot_total_ms",
+            "value": snapshot_ms,
+            "unit": "ms",
+            "baseline": None,
+            "ratio": None,
+            "goal": "info: parse 40 pages + scan_chain",
+        },
+        {
+            "name": "engine.iv_vs_vollib_ratio",
+            "value": vollib_ms / ours_ms,
+            "unit": "x",
+            "baseline": vollib_ms,
+            "ratio": vollib_ms / ours_ms,
+            "goal": f">= 20 (ours {ours_ms:.2f} ms vs vollib on {price.size} quotes)",
+        },
+        {
+            "name": "engine.iv_max_abs_err",
+            "value": max_err,
+            "unit": "vol",
+            "baseline": None,
+            "ratio": None,
+            "goal": f"<= 1e-6 vs vollib on {int(both.sum())} quotes both solved (vs the true vol: {truth_err:.1e})",
+        },
     ]

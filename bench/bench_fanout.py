@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from tests.polling import wait_for
+from testing.polling import wait_for
 
 USERS = 10_000
 SMALL = 100
@@ -35,7 +35,9 @@ def run() -> list[dict]:
     from django.db import connection
 
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
-        print("   skipped: needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (a real database, broker and worker)")
+        print(
+            "   skipped: needs DATABASE_URL=postgres://… and REDIS_URL=redis://… (a real database, broker and worker)"
+        )
         return []
     original_name = connection.settings_dict["NAME"]
     connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
@@ -46,7 +48,7 @@ def run() -> list[dict]:
 
 
 def _measure() -> list[dict]:
-    from tests.pipeline.smtp_sink import SmtpSink
+    from testing.smtp_sink import SmtpSink
 
     users = _seed()
     sink = SmtpSink(keep=False).start()
@@ -60,7 +62,11 @@ def _measure() -> list[dict]:
             started = time.perf_counter()
             count, elapsed_ms = _route_and_dispatch(ticker, queries)
             route_ms.append(elapsed_ms)
-            wait_for(lambda: sink.accepted - already >= count, 180, f"{count} messages for {ticker}")
+            wait_for(
+                lambda already=already, count=count: sink.accepted - already >= count,
+                180,
+                f"{count} messages for {ticker}",
+            )
             rates.append(count / (time.perf_counter() - started))
             assert count == users, (count, users)
         wait_for(lambda: _sent() == users * len(rates), 30, "every alert marked sent")
@@ -74,20 +80,37 @@ def _measure() -> list[dict]:
     emails_per_s = statistics.median(rates)
     print(f"   rounds: {', '.join(f'{r:.0f}/s' for r in rates)}; route {', '.join(f'{m:.0f} ms' for m in route_ms)}")
     return [
-        {"name": "fanout.emails_per_s", "value": round(emails_per_s, 1), "unit": "emails/s", "baseline": None,
-         "ratio": None, "goal": f">= {GOAL_EMAILS_PER_S}"},
-        {"name": "fanout.route_ms", "value": round(statistics.median(route_ms), 1), "unit": "ms", "baseline": None,
-         "ratio": None, "goal": None},
-        {"name": "fanout.routing_queries", "value": statistics.median(queries), "unit": "queries",
-         "baseline": baseline_queries, "ratio": round(statistics.median(queries) / baseline_queries, 3),
-         "goal": f"== baseline ({SMALL} users)"},
+        {
+            "name": "fanout.emails_per_s",
+            "value": round(emails_per_s, 1),
+            "unit": "emails/s",
+            "baseline": None,
+            "ratio": None,
+            "goal": f">= {GOAL_EMAILS_PER_S}",
+        },
+        {
+            "name": "fanout.route_ms",
+            "value": round(statistics.median(route_ms), 1),
+            "unit": "ms",
+            "baseline": None,
+            "ratio": None,
+            "goal": None,
+        },
+        {
+            "name": "fanout.routing_queries",
+            "value": statistics.median(queries),
+            "unit": "queries",
+            "baseline": baseline_queries,
+            "ratio": round(statistics.median(queries) / baseline_queries, 3),
+            "goal": f"== baseline ({SMALL} users)",
+        },
     ]
 
 
 def _seed() -> int:
     """10,000 users following every bench ticker, 100 more following SMALL; one scan with a signal per ticker."""
     from accounts.models import AlertSettings, Subscription, User
-    from tests.pipeline.factories import saved_signals, signal_dict
+    from testing.factories import saved_signals, signal_dict
 
     people = User.objects.bulk_create(
         [User(email=f"trader{i}@bench.test", password="!") for i in range(USERS + SMALL)], batch_size=2000
@@ -114,7 +137,7 @@ def _route(ticker: str) -> tuple[int, list[tuple[int, str]]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from scanner.scanning import alert_signals
+    from alerts.service import alert_signals
 
     signals = _signals(ticker)
     with CaptureQueriesContext(connection) as captured:
@@ -123,18 +146,18 @@ def _route(ticker: str) -> tuple[int, list[tuple[int, str]]]:
 
 
 def _route_and_dispatch(ticker: str, queries: list[int]) -> tuple[int, float]:
-    from scanner.scanning import dispatch_alerts
+    from alerts.tasks import enqueue_alert_batches
 
     started = time.perf_counter()
     count, created = _route(ticker)
     elapsed_ms = (time.perf_counter() - started) * 1000
     queries.append(count)
-    dispatch_alerts([pk for pk, _ in created])
+    enqueue_alert_batches([pk for pk, _ in created])
     return len(created), elapsed_ms
 
 
 def _sent() -> int:
-    from scanner.models import Alert
+    from alerts.models import Alert
 
     return Alert.objects.filter(status=Alert.Status.SENT).count()
 
@@ -153,9 +176,30 @@ def _start_worker(smtp_port: int) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "forwardfactor", "worker", "-Q", "notify", "-P", "prefork", "-c", "2",
-         "-n", f"bench-fanout-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "-l", "WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "forwardfactor",
+            "worker",
+            "-Q",
+            "notify",
+            "-P",
+            "prefork",
+            "-c",
+            "2",
+            "-n",
+            f"bench-fanout-{os.getpid()}@%h",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

@@ -63,11 +63,25 @@ def encoded_frames() -> list[bytes]:
     names, which, prices, times = events()
     frames = []
     for start in range(0, EVENTS, FRAME):
-        frames.append(orjson.dumps([
-            {"ev": "T", "sym": names[which[i]], "i": str(i), "x": 10, "p": float(prices[i]), "s": 100,
-             "c": [14, 41], "t": int(times[i]), "q": i, "z": 3}
-            for i in range(start, start + FRAME)
-        ]))
+        frames.append(
+            orjson.dumps(
+                [
+                    {
+                        "ev": "T",
+                        "sym": names[which[i]],
+                        "i": str(i),
+                        "x": 10,
+                        "p": float(prices[i]),
+                        "s": 100,
+                        "c": [14, 41],
+                        "t": int(times[i]),
+                        "q": i,
+                        "z": 3,
+                    }
+                    for i in range(start, start + FRAME)
+                ]
+            )
+        )
     return frames
 
 
@@ -102,8 +116,10 @@ def _serve(port_out, ready) -> None:
         while subscribed < TICKERS:
             for channel in orjson.loads(await ws.recv())["params"].split(","):
                 subscribed += 1
-                await ws.send(orjson.dumps([{"ev": "status", "status": "success", "message": f"subscribed to: {channel}"}]),
-                              text=True)
+                await ws.send(
+                    orjson.dumps([{"ev": "status", "status": "success", "message": f"subscribed to: {channel}"}]),
+                    text=True,
+                )
         for frame in frames:
             await ws.send(frame, text=True)
         await ws.close()
@@ -132,11 +148,21 @@ def run_ours(url: str) -> tuple[float, int]:
         dispatched += len(moves)
         return len(moves)
 
-    config = StreamConfig(url, "bench-key", wire.channel("T"), THRESHOLD, MIN_INTERVAL_MS / 1000,
-                          metrics_interval_s=3600, backoff_initial_s=60)
+    config = StreamConfig(
+        url,
+        "bench-key",
+        wire.channel("T"),
+        THRESHOLD,
+        MIN_INTERVAL_MS / 1000,
+        metrics_interval_s=3600,
+        backoff_initial_s=60,
+    )
     consumer = StreamConsumer(
-        config, redis_client=fakeredis.FakeRedis(), load_watch_set=lambda: WatchSet(frozenset(symbols())),
-        dispatch=dispatch, session_open=lambda: True,
+        config,
+        redis_client=fakeredis.FakeRedis(),
+        load_watch_set=lambda: WatchSet(frozenset(symbols())),
+        dispatch=dispatch,
+        session_open=lambda: True,
     )
 
     async def main() -> float:
@@ -178,8 +204,14 @@ def run_vendor_client(port: int) -> tuple[float, int]:
             if observe(message.symbol, message.price, message.timestamp) is not None:
                 triggered += 1
 
-    client = WebSocketClient(api_key="bench-key", feed=f"127.0.0.1:{port}", market="stocks", secure=False,
-                             subscriptions=[f"T.{s}" for s in symbols()], max_reconnects=0)
+    client = WebSocketClient(
+        api_key="bench-key",
+        feed=f"127.0.0.1:{port}",
+        market="stocks",
+        secure=False,
+        subscriptions=[f"T.{s}" for s in symbols()],
+        max_reconnects=0,
+    )
     started = time.perf_counter()
     asyncio.run(client.connect(processor))  # returns after the feed's normal close
     elapsed = time.perf_counter() - started
@@ -212,11 +244,25 @@ def run() -> list[dict]:
         feed.terminate()
         feed.join(5)
     ours_median, baseline_median = statistics.median(ours), statistics.median(baseline)
-    print(f"   {EVENTS:,} events, {expected:,} triggers (offline count matched); runs ours "
-          f"{[round(x) for x in ours]}, vendor client {[round(x) for x in baseline]} events/s")
+    print(
+        f"   {EVENTS:,} events, {expected:,} triggers (offline count matched); runs ours "
+        f"{[round(x) for x in ours]}, vendor client {[round(x) for x in baseline]} events/s"
+    )
     return [
-        {"name": "stream.events_per_s", "value": round(ours_median), "unit": "events/s",
-         "baseline": round(baseline_median), "ratio": round(ours_median / baseline_median, 2), "goal": ">= 500000"},
-        {"name": "stream.vs_client_ratio", "value": round(ours_median / baseline_median, 2), "unit": "x",
-         "baseline": None, "ratio": None, "goal": ">= 3"},
+        {
+            "name": "stream.events_per_s",
+            "value": round(ours_median),
+            "unit": "events/s",
+            "baseline": round(baseline_median),
+            "ratio": round(ours_median / baseline_median, 2),
+            "goal": ">= 500000",
+        },
+        {
+            "name": "stream.vs_client_ratio",
+            "value": round(ours_median / baseline_median, 2),
+            "unit": "x",
+            "baseline": None,
+            "ratio": None,
+            "goal": ">= 3",
+        },
     ]

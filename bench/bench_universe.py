@@ -102,8 +102,12 @@ class _bench_database:
 
     def _admin(self):
         connection = psycopg2.connect(
-            dbname="postgres", user=self.server["USER"], password=self.server["PASSWORD"] or None,
-            host=self.server["HOST"] or None, port=self.server["PORT"] or None, connect_timeout=5,
+            dbname="postgres",
+            user=self.server["USER"],
+            password=self.server["PASSWORD"] or None,
+            host=self.server["HOST"] or None,
+            port=self.server["PORT"] or None,
+            connect_timeout=5,
         )
         connection.autocommit = True
         return connection
@@ -145,8 +149,8 @@ def _point_django_at(database_url: str, redis_url: str) -> None:
 def _release_django() -> None:
     from django.db import connections
 
-    from scanner.market_clock import set_clock_source
-    from scanner.polygon.provider import reset_market_provider
+    from forwardfactor.runtime import reset_market_provider
+    from market.clock import set_clock_source
 
     reset_market_provider()
     set_clock_source(None)
@@ -156,8 +160,8 @@ def _release_django() -> None:
 def _start_market():
     from django.conf import settings
 
-    from scanner.marketsim.server import MarketSimServer
-    from scanner.polygon.provider import reset_market_provider
+    from forwardfactor.runtime import reset_market_provider
+    from marketsim.server import MarketSimServer
 
     server = MarketSimServer(seed=20250609, speed=1.0)
     server.start()
@@ -168,7 +172,7 @@ def _start_market():
 
 def _build_universe(server) -> None:
     """The top 500 optionable names; the simulated listing is padded with liquid optionable names to get there."""
-    from scanner.universe import refresh_universe
+    from discovery.universe import refresh_universe
 
     for i in range(UNIVERSE):
         server.add_ticker(f"BQ{i:03d}", price=20.0 + (i % 200), volume=2_000_000 + 10_000 * i, has_options=True)
@@ -203,12 +207,29 @@ class _workers:
             self.processes.append(
                 subprocess.Popen(
                     [
-                        sys.executable, "-m", "celery", "-A", "forwardfactor", "worker",
-                        "-Q", "scan,notify", "--pool", "threads", "-c", str(THREADS_PER_WORKER),
-                        "-n", f"bench-universe-{n}@%h",
-                        "--without-gossip", "--without-mingle", "-l", "WARNING",
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "forwardfactor",
+                        "worker",
+                        "-Q",
+                        "scan,notify",
+                        "--pool",
+                        "threads",
+                        "-c",
+                        str(THREADS_PER_WORKER),
+                        "-n",
+                        f"bench-universe-{n}@%h",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "-l",
+                        "WARNING",
                     ],
-                    cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                    env=self.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
                 )
             )
         deadline = time.monotonic() + 60
@@ -260,8 +281,8 @@ def _sweep() -> SweepResult:
     """Send one sweep; wait until every member's discovery scan has finished."""
     from django.db.models import Sum
 
+    from discovery.tasks import discovery_sweep
     from scanner.models import Scan
-    from scanner.tasks import discovery_sweep
 
     started = time.perf_counter()
     summary = discovery_sweep.apply_async().get(timeout=60)

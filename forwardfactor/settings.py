@@ -74,6 +74,9 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "accounts",
     "scanner",
+    "discovery",
+    "alerts",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -185,7 +188,7 @@ EMAIL_TIMEOUT = int(env_number("EMAIL_TIMEOUT", 30, int))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Forward Factor <alerts@forwardfactor.local>")
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH") or str(VAR_DIR / "mail")
 EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
-    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "scanner.emailing.EmlFileBackend"
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "alerts.emails.EmlFileBackend"
 )
 
 # --- Alerts ------------------------------------------------------------------------------------

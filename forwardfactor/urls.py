@@ -6,5 +6,5 @@ admin.site.site_title = "Forward Factor admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("accounts.urls")),
+    path("", include("alerts.urls")),
 ]

@@ -31,6 +31,9 @@ import numpy as np
 import orjson
 import redis
 
+from forwardfactor.runtime import market_provider
+from forwardfactor.shared_state import shared_redis
+from market.clock import market_now
 from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
 from scanner.engine.selection import expiry_window, needed_expiries
@@ -211,10 +214,7 @@ def fetch_chain(
     earnings_dates: tuple[date, ...] = (),
 ) -> FetchedChain:
     """The scan's entry point: the configured market, the shared cache, the market's clock."""
-    from forwardfactor.shared_state import shared_redis
-    from scanner.market_clock import market_now
-
-    fetcher = ChainFetcher(PolygonClient.from_settings(), shared_redis())
+    fetcher = ChainFetcher(market_provider().client, shared_redis())
     return fetcher.fetch(ticker, config, as_of or market_now(), reference_price, earnings_dates)
 
 
@@ -248,9 +248,7 @@ def _probe(client: PolygonClient, ticker: str, window: tuple[date, date], spot: 
     )
 
 
-def _band(
-    spot: float, iv: float | None, expiry: date, as_of: datetime, config: EngineConfig
-) -> tuple[float, float]:
+def _band(spot: float, iv: float | None, expiry: date, as_of: datetime, config: EngineConfig) -> tuple[float, float]:
     half = _half_width(iv, expiry, as_of, BAND_Z)
     ceiling = config.strike_band_fraction
     low = max(spot * math.exp(-half), spot * (1 - ceiling))
@@ -328,4 +326,3 @@ def _load_listing(raw: bytes) -> _Listing | None:
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
-

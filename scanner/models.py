@@ -1,10 +1,8 @@
-"""What the scanner knows: tickers, the daily universe, scans, the signals they found, alerts sent."""
+"""What the scanner knows: tickers, earnings dates, scans and the signals they found."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from accounts.validators import validate_ticker
 
@@ -26,53 +24,6 @@ class Ticker(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
-
-
-class UniverseSnapshot(models.Model):
-    """The discovery universe of one NYSE session: the top-N liquid optionable stocks."""
-
-    session_date = models.DateField(unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    parameters = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-session_date"]
-        get_latest_by = "session_date"
-
-    def __str__(self) -> str:
-        return f"Universe of {self.session_date}"
-
-
-class UniverseMember(models.Model):
-    snapshot = models.ForeignKey(UniverseSnapshot, on_delete=models.CASCADE, related_name="members")
-    rank = models.PositiveIntegerField()
-    ticker = models.CharField(max_length=8)
-    volume = models.FloatField()
-    dollar_volume = models.FloatField()
-
-    class Meta:
-        ordering = ["snapshot", "rank"]
-        constraints = [
-            models.UniqueConstraint(fields=["snapshot", "ticker"], name="unique_universe_ticker"),
-            models.UniqueConstraint(fields=["snapshot", "rank"], name="unique_universe_rank"),
-        ]
-
-    def __str__(self) -> str:
-        return f"#{self.rank} {self.ticker}"
-
-
-class UniverseExclusion(models.Model):
-    """Tickers an operator keeps out of the discovery universe."""
-
-    ticker = models.CharField(max_length=8, unique=True, validators=[validate_ticker])
-    reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["ticker"]
-
-    def __str__(self) -> str:
-        return self.ticker
 
 
 class EarningsEvent(models.Model):
@@ -151,59 +102,3 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.structure} {self.pair} FF={self.ff}"
-
-
-class Alert(models.Model):
-    """One email-worthy signal for one user. The unique key makes a re-run create nothing new."""
-
-    class Kind(models.TextChoices):
-        SUBSCRIPTION = "subscription"
-        DISCOVERY = "discovery"
-
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        HELD = "held"  # waiting for the end of quiet hours or the daily digest (send_after)
-        SENDING = "sending"
-        SENT = "sent"
-        FAILED = "failed"
-        CANCELLED = "cancelled"  # the user unsubscribed before it went out
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
-    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="alerts")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
-    ticker = models.CharField(max_length=8)
-    structure = models.CharField(max_length=24)
-    pair = models.CharField(max_length=9)
-    front_expiry = models.DateField()
-    back_expiry = models.DateField()
-    trading_day = models.DateField()
-    ff_bucket = models.IntegerField()
-    ff = models.FloatField()
-    # Set by the router to the time its cooldown and quiet-hour decisions used.
-    created_at = models.DateTimeField(default=timezone.now)
-    send_after = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_by = models.CharField(
-        max_length=64, blank=True, help_text="The send task that moved it to sending (its retries reuse the claim)."
-    )
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [
-            models.Index(fields=["ticker", "created_at"], name="alert_cooldown"),
-            models.Index(fields=["trading_day", "user"], name="alert_daily_cap"),
-            models.Index(fields=["status", "send_after"], name="alert_due"),
-        ]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["user", "ticker", "pair", "structure", "front_expiry", "back_expiry", "trading_day", "ff_bucket"],
-                name="unique_alert_key",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.kind} alert {self.ticker} {self.pair} to {self.user}"

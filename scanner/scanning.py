@@ -1,10 +1,15 @@
-"""The scan service: one ticker's chain -> engine -> Scan + Signals -> routed alerts -> send batches.
+"""The scan service: one ticker's chain -> engine -> Scan + Signals, then the apps that act on signals.
 
 ``scan_and_alert`` is what the ``scan_ticker`` task runs, and what the demo calls directly. It is
 single-flight per ticker (a Redis lock owned by the caller's id, so a retry or a redelivery of the
 same task takes its own lock back while a different request is dropped and counted), gated to NYSE
 sessions by the data source's clock for automatic reasons, and idempotent: a redelivered task whose
-scan already completed only re-enqueues that scan's unsent alerts.
+scan already completed only announces it again (its unsent alerts are re-enqueued).
+
+Apps above the scanner (alerts, and later trades) act on a scan through two hooks, so the scanner
+never imports them (DESIGN.md §2): ``signals_stored`` inside the scan's transaction (receivers write
+their rows and return how many alerts they created) and ``scan_finished`` after it commits
+(receivers enqueue their work and return the ids they enqueued).
 """
 
 from __future__ import annotations
@@ -21,23 +26,29 @@ import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.dispatch import Signal as Hook
 from django.utils import timezone
 
 from accounts.validators import normalize_ticker, validate_ticker
 from forwardfactor.shared_state import shared_redis
-from scanner import alerting, routing
+from market.clock import is_session_open, market_now
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import EarningsInput, scan_chain
 from scanner.engine.timing import trading_date
-from scanner.market_clock import is_session_open, market_now, trading_day
-from scanner.models import Alert, EarningsEvent, Scan, Signal, Ticker, UniverseMember
+from scanner.models import EarningsEvent, Scan, Signal, Ticker
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
 from scanner.stream.references import publish_scan_reference
+from scanner.universe_view import universe
 
 logger = logging.getLogger(__name__)
 
 AUTOMATIC_REASONS = frozenset({Scan.Reason.MOVE, Scan.Reason.HEARTBEAT, Scan.Reason.DISCOVERY})
 DROPPED_KEY = "ff:scan:dropped"
+
+# Sent with scan=Scan, signals=list[Signal]; inside the scan's transaction.
+signals_stored = Hook()
+# Sent with scan=Scan, dispatch=callable or None; after the scan committed (also for a redelivery).
+scan_finished = Hook()
 
 # KEYS[1] lock, ARGV[1] owner: delete only a lock we still own (it may have expired and been re-taken).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
@@ -57,9 +68,15 @@ class ScanReport:
 
     def as_dict(self) -> dict:
         return {
-            "ticker": self.ticker, "reason": self.reason, "outcome": str(self.outcome), "scan_id": self.scan_id,
-            "signals": self.signals, "alerts": self.alerts, "enqueued": len(self.enqueued),
-            "requests": self.requests, "error": self.error,
+            "ticker": self.ticker,
+            "reason": self.reason,
+            "outcome": str(self.outcome),
+            "scan_id": self.scan_id,
+            "signals": self.signals,
+            "alerts": self.alerts,
+            "enqueued": len(self.enqueued),
+            "requests": self.requests,
+            "error": self.error,
         }
 
 
@@ -75,8 +92,8 @@ def scan_and_alert(
     dispatch: Callable[[Sequence[int]], None] | None = None,
 ) -> ScanReport:
     """Scan ``ticker`` and alert the users it concerns. ``owner`` identifies the request (the task id):
-    the same owner again continues its own scan; ``dispatch`` enqueues alert batches (default:
-    ``send_alerts`` tasks). Retryable market-data errors are raised after being recorded."""
+    the same owner again continues its own scan; ``dispatch`` replaces how the alert batches are
+    enqueued (default: ``send_alerts`` tasks). Retryable market-data errors are raised after being recorded."""
     ticker = normalize_ticker(ticker)
     if reason not in Scan.Reason.values:
         raise ValueError(f"unknown scan reason {reason!r}; use one of {', '.join(Scan.Reason.values)}")
@@ -87,7 +104,6 @@ def scan_and_alert(
     if reason in AUTOMATIC_REASONS and not is_session_open(market_now()):
         return ScanReport(ticker, reason, "skipped", error="NYSE is closed (by the data source's clock)")
     owner = owner or uuid.uuid4().hex
-    dispatch = dispatch or dispatch_alerts
     with single_flight(ticker, owner) as acquired:
         if not acquired:
             shared_redis().hincrby(DROPPED_KEY, ticker, 1)
@@ -115,13 +131,12 @@ def dropped_scans() -> dict[str, int]:
     return {k.decode(): int(v) for k, v in shared_redis().hgetall(DROPPED_KEY).items()}
 
 
-def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int]], None]) -> ScanReport:
+def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int]], None] | None) -> ScanReport:
     scan = _begin(ticker, reason, owner)
     report = ScanReport(ticker, reason, scan.outcome, scan.pk)
     if scan.outcome == Scan.Outcome.OK:
         # A redelivery of a scan that completed: only its alerts may still need sending.
-        report.enqueued = alerting.pending_alert_ids(scan.signals.values_list("pk", flat=True))
-        dispatch(report.enqueued)
+        report.enqueued = _announce_finished(scan, dispatch)
         return report
 
     from scanner.chain_source import fetch_chain
@@ -131,8 +146,9 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     earnings = _earnings(ticker, today)
     started = time.perf_counter()
     try:
-        fetched = fetch_chain(ticker, config, reference_price=known_price(ticker),
-                              earnings_dates=tuple(e.date for e in earnings))
+        fetched = fetch_chain(
+            ticker, config, reference_price=known_price(ticker), earnings_dates=tuple(e.date for e in earnings)
+        )
     except MarketDataError as exc:
         outcome = Scan.Outcome.NO_DATA if isinstance(exc, UnknownTickerError) else Scan.Outcome.FAILED
         _finish_without_data(scan, outcome, exc, started)
@@ -167,7 +183,7 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
                 for data in result.signals
             ]
         )
-        new_alerts = alert_signals(ticker, signals, scan.pk)
+        created = sum(n for _, n in signals_stored.send(sender=Scan, scan=scan, signals=signals) if n)
         scan.outcome = Scan.Outcome.OK if len(fetched.chain) else Scan.Outcome.NO_DATA
         scan.finished_at = timezone.now()
         scan.fetch_ms, scan.compute_ms = fetch_ms, compute_ms
@@ -175,52 +191,31 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         scan.dropped = dict(fetched.chain.dropped)
         scan.underlying_price = _finite(fetched.chain.underlying_price)
         scan.as_of = fetched.chain.as_of
-        scan.alerts = len(new_alerts)
+        scan.alerts = created
         scan.notes = "\n".join(result.notes)
         scan.save()
         # One upsert statement (update_or_create takes a savepoint, a locking read and a write).
         Ticker.objects.bulk_create(
             [Ticker(symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price)],
-            update_conflicts=True, unique_fields=["symbol"], update_fields=["last_scan_at", "last_scan_price"],
+            update_conflicts=True,
+            unique_fields=["symbol"],
+            update_fields=["last_scan_at", "last_scan_price"],
         )
-    report.enqueued = [pk for pk, status in new_alerts if status == Alert.Status.PENDING]
-    dispatch(report.enqueued)
+    report.enqueued = _announce_finished(scan, dispatch)
     if scan.outcome == Scan.Outcome.OK:
         _move_stream_reference(ticker, scan.underlying_price, scan.as_of)
-    report.outcome, report.signals, report.alerts, report.requests = scan.outcome, len(signals), len(new_alerts), fetched.requests
+    report.outcome, report.signals, report.alerts, report.requests = (
+        scan.outcome,
+        len(signals),
+        created,
+        fetched.requests,
+    )
     return report
 
 
-def alert_signals(
-    ticker: str, signals: Sequence[Signal], scan_id: int | None, now: datetime | None = None
-) -> list[tuple[int, str]]:
-    """Route a scan's saved signals to their users and store the alerts; (id, status) of the new ones.
-
-    A fixed number of queries whatever the number of users. ``now`` is wall-clock time (cooldowns,
-    quiet hours); the trading day comes from the signals' own timestamp. The routed users stay locked
-    from counting their alerts of the day until the new ones are committed, so scans of different
-    tickers alerting the same user at once cannot together exceed a daily cap.
-    """
-    if not signals:
-        return []
-    now = now or timezone.now()
-    day = trading_day(signals[0].as_of)
-    recipients = routing.candidate_recipients(ticker, day)
-    routed = routing.route_signals([s.data for s in signals], recipients)
-    if not routed:
-        return []
-    routed_recipients = [r for rs in routed.values() for r in rs]
-    with transaction.atomic(savepoint=False):
-        alerting.lock_recipients({r.user_id for r in routed_recipients})
-        history = alerting.load_history(ticker, day, routed_recipients, now, scan_id)
-        return alerting.save_alerts(alerting.plan_alerts(signals, routed, history, now))
-
-
-def dispatch_alerts(alert_ids: Sequence[int]) -> None:
-    """One ``send_alerts`` task per ALERT_BATCH_SIZE alerts (no chords: a lost batch loses nothing else)."""
-    from scanner.tasks import enqueue_alert_batches
-
-    enqueue_alert_batches(alert_ids)
+def _announce_finished(scan: Scan, dispatch: Callable[[Sequence[int]], None] | None) -> list[int]:
+    responses = scan_finished.send(sender=Scan, scan=scan, dispatch=dispatch)
+    return [pk for _, enqueued in responses for pk in enqueued or ()]
 
 
 def _begin(ticker: str, reason: str, owner: str) -> Scan:
@@ -240,9 +235,7 @@ def known_price(ticker: str) -> float | None:
     price = Ticker.objects.filter(symbol=ticker).values_list("last_scan_price", flat=True).first()
     if price:
         return price
-    bar = (UniverseMember.objects.filter(ticker=ticker).order_by("-snapshot__session_date")
-           .values_list("dollar_volume", "volume").first())
-    return bar[0] / bar[1] if bar and bar[1] else None
+    return universe().reference_price(ticker)
 
 
 def _move_stream_reference(ticker: str, price: float | None, as_of: datetime | None) -> None:

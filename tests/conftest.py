@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from testing.smtp_sink import SmtpSink
+
 REQUIRE_SERVICES = os.environ.get("FF_REQUIRE_SERVICES") == "1"
 
 
@@ -70,8 +72,40 @@ def live_worker(redis_url, transactional_db):
     if app.conf.task_always_eager:
         need_service("Celery is eager: REDIS_URL was not set when settings loaded")
     with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, loglevel="WARNING",
-        queues=["scan", "notify"], shutdown_timeout=30,
+        app,
+        pool="threads",
+        concurrency=2,
+        perform_ping_check=False,
+        loglevel="WARNING",
+        queues=["scan", "notify"],
+        shutdown_timeout=30,
     ) as worker:
         yield worker
     close_task_connections()  # the test worker does not send worker_shutdown
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A real local SMTP server; Django's SMTP backend is pointed at it."""
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(autouse=True)
+def _pinned_site(settings):
+    settings.SITE_URL = "https://ff.example"
+
+
+@pytest.fixture(autouse=True)
+def _market_clock_unpinned():
+    """A test that pins the market clock (set_clock_source) never leaks it into the next one."""
+    yield
+    from market.clock import set_clock_source
+
+    set_clock_source(None)

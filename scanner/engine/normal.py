@@ -19,9 +19,7 @@ _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
 _INV_SQRT_TWO = 1.0 / math.sqrt(2.0)
 _INV_SQRT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
 # erf(t) = 2/√π · t · Σ (-1)^n t^(2n) / (n! (2n+1)), evaluated by Horner in u = t².
-_SERIES = np.array(
-    [(-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(_SERIES_TERMS)], dtype=np.float64
-)
+_SERIES = np.array([(-1) ** n / (math.factorial(n) * (2 * n + 1)) for n in range(_SERIES_TERMS)], dtype=np.float64)
 
 
 def _erf_series(t: np.ndarray) -> np.ndarray:

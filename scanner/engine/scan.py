@@ -6,6 +6,7 @@ Pure computation: time comes in as as_of (default: the snapshot's own timestamp)
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from .chain import OptionChain
 from .config import EngineConfig
 from .forward import ONE_DAY, ex_earnings_vol, forward_factor, forward_variance, forward_vol
 from .selection import PairPick, earnings_brackets, listed_dtes, select_pairs
-from .timing import expiry_close_epoch, trading_date, years_to_expiry, SECONDS_PER_YEAR
+from .timing import SECONDS_PER_YEAR, expiry_close_epoch, trading_date, years_to_expiry
 
 ATM_BAND_STRIKES = 3  # distinct strikes each side of the forward whose IVs the ATM figure may use
 
@@ -49,9 +50,7 @@ class _Expiry:
         self.rows = rows
         self.years = (expiry_close_epoch(expiry) - as_of.timestamp()) / SECONDS_PER_YEAR
         self.dte = (expiry - trading_date(as_of)).days
-        self.forward = chain.underlying_price * math.exp(
-            (config.risk_free_rate - config.dividend_yield) * self.years
-        )
+        self.forward = chain.underlying_price * math.exp((config.risk_free_rate - config.dividend_yield) * self.years)
         self.by_contract = dict(zip(zip(chain.is_call[rows].tolist(), chain.strike[rows].tolist()), rows.tolist()))
 
     def band_rows(self, strikes: np.ndarray) -> np.ndarray:
@@ -281,9 +280,7 @@ def _estimated_move(
     return math.sqrt(squared) if squared > 0 else None
 
 
-def _constant_maturity_ff(
-    engine: _Engine, pick: PairPick, atm: dict[date, tuple[float | None, bool]]
-) -> float | None:
+def _constant_maturity_ff(engine: _Engine, pick: PairPick, atm: dict[date, tuple[float | None, bool]]) -> float | None:
     """FF from ATM IVs at exactly the pair's DTEs: total variance linear in time between the brackets
     (``constant_maturity_brackets``: preferably the pair expiries themselves, never extrapolated)."""
     vols = []
@@ -314,8 +311,14 @@ def _side(engine: _Engine, front_iv: float | None, front: _Expiry, back_iv: floa
     """FF of one front/back IV couple with the reasons it may have none."""
     floor = engine.config.forward_vol_floor
     if front_iv is None or back_iv is None:
-        return {"front_iv": front_iv, "back_iv": back_iv, "forward_iv": None, "ff": None, "flags": [], "reasons": [
-            f"no IV for the {'front' if front_iv is None else 'back'} expiry"]}
+        return {
+            "front_iv": front_iv,
+            "back_iv": back_iv,
+            "forward_iv": None,
+            "ff": None,
+            "flags": [],
+            "reasons": [f"no IV for the {'front' if front_iv is None else 'back'} expiry"],
+        }
     variance = forward_variance(front_iv, front.years, back_iv, back.years)
     sigma = forward_vol(front_iv, front.years, back_iv, back.years)
     flags, reasons = [], []
@@ -345,8 +348,15 @@ def _ex_earnings_ff(
 
 
 def _common(
-    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: dict, structure: str,
-    legs: list[dict[str, Any]], rows: list[int], from_mid: bool,
+    engine: _Engine,
+    pick: PairPick,
+    front: _Expiry,
+    back: _Expiry,
+    base: dict,
+    structure: str,
+    legs: list[dict[str, Any]],
+    rows: list[int],
+    from_mid: bool,
 ) -> dict[str, Any]:
     flags = []
     if base["earnings"]:
@@ -427,9 +437,7 @@ def _double_calendar(
         )
         return None
     call_strike, put_strike = float(chain.strike[picked[True]]), float(chain.strike[picked[False]])
-    rows = [
-        picked[True], back.by_contract[(True, call_strike)], picked[False], back.by_contract[(False, put_strike)]
-    ]
+    rows = [picked[True], back.by_contract[(True, call_strike)], picked[False], back.by_contract[(False, put_strike)]]
     engine.ensure_iv(np.array(rows))
     names = ("front_call", "back_call", "front_put", "back_put")
     legs = [engine.leg(name, row) for name, row in zip(names, rows)]
@@ -442,9 +450,7 @@ def _double_calendar(
     # the ranking side: the lower FF, or the side that has none (it is why the pair has none)
     limiting = min((call, put), key=lambda s: (s["ff"] is not None, s["ff"] if s["ff"] is not None else 0))
     signal = _common(engine, pick, front, back, base, "double_calendar", legs, rows, False)
-    ex_sides = [
-        _ex_earnings_ff(engine, base, front, back, legs[i]["iv"], legs[i + 1]["iv"]) for i in (0, 2)
-    ]
+    ex_sides = [_ex_earnings_ff(engine, base, front, back, legs[i]["iv"], legs[i + 1]["iv"]) for i in (0, 2)]
     signal.update(
         strike=call_strike,
         put_strike=put_strike,
@@ -464,3 +470,10 @@ def _double_calendar(
         signal["reasons"] += [f"{side_name} side {reason}" for reason in side["reasons"]]
         signal["flags"] += [flag for flag in side["flags"] if flag not in signal["flags"]]
     return signal
+
+
+def scan_snapshot(
+    chain: OptionChain, config: EngineConfig = EngineConfig(), earnings: Sequence[EarningsInput] = ()
+) -> list[dict[str, Any]]:
+    """The signals of one chain snapshot, timed by the snapshot's own timestamp (never the wall clock)."""
+    return scan_chain(chain, config, chain.as_of, list(earnings)).signals

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -41,4 +41,4 @@ def years_to_expiry(expiries: np.ndarray, as_of: datetime) -> np.ndarray:
 
 
 def utc_from_ns(nanoseconds: int) -> datetime:
-    return datetime.fromtimestamp(nanoseconds / 1e9, tz=timezone.utc)
+    return datetime.fromtimestamp(nanoseconds / 1e9, tz=UTC)

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from scanner.schedules import install_schedule, uninstall_schedule
+from forwardfactor.schedules import install_schedule, uninstall_schedule
 
 
 def install(apps, schema_editor):

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from scanner.schedules import CrontabEntry, install_schedule, uninstall_schedule
+from forwardfactor.schedules import CrontabEntry, install_schedule, uninstall_schedule
 
 ALERT_SCHEDULE = (
     CrontabEntry(

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -27,6 +27,7 @@ import redis
 import requests
 from requests.adapters import HTTPAdapter
 
+from market.calendar import last_session_on_or_before, session_before
 from scanner.polygon import market_types
 from scanner.polygon.errors import (
     AuthError,
@@ -39,7 +40,6 @@ from scanner.polygon.errors import (
 )
 from scanner.polygon.market_types import GroupedDaily, MarketStatus, UnderlyingQuote
 from scanner.polygon.ratelimit import RateLimiter
-from scanner.polygon.sessions import last_session_on_or_before, session_before
 
 logger = logging.getLogger(__name__)
 
@@ -113,13 +113,6 @@ class PolygonClient:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._tallies: tuple[_Tally, ...] = (_Tally(),)
-
-    @classmethod
-    def from_settings(cls) -> PolygonClient:
-        """The process's client for the configured market (Polygon, a given URL, or the embedded simulator)."""
-        from scanner.polygon.provider import market_provider
-
-        return market_provider().client
 
     def __repr__(self) -> str:
         return f"<PolygonClient {self.base_url} key=***>"
@@ -228,9 +221,7 @@ class PolygonClient:
             cached = self.cache.get(key)
             if cached is not None:
                 return cached == b"1"
-        answer = self._get(
-            "/v3/reference/options/contracts", {"underlying_ticker": ticker.upper(), "limit": "1"}
-        )
+        answer = self._get("/v3/reference/options/contracts", {"underlying_ticker": ticker.upper(), "limit": "1"})
         listed = bool(_results(answer.payload))
         if self.cache is not None:
             self.cache.set(key, b"1" if listed else b"0", ex=HAS_OPTIONS_TTL_S)
@@ -408,7 +399,7 @@ def _retry_after(response: requests.Response) -> float:
         seconds = float(raw)
     except ValueError:
         try:
-            seconds = (parsedate_to_datetime(raw) - datetime.now(timezone.utc)).total_seconds()
+            seconds = (parsedate_to_datetime(raw) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return 1.0
     return max(0.0, seconds) if math.isfinite(seconds) else 1.0
@@ -420,7 +411,7 @@ def _server_time(response: requests.Response) -> datetime:
         try:
             stamp = parsedate_to_datetime(raw)
             if stamp.tzinfo is not None:
-                return stamp.astimezone(timezone.utc)
+                return stamp.astimezone(UTC)
         except (TypeError, ValueError):
             pass
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from scanner.polygon.errors import MalformedResponseError
 
@@ -99,7 +99,7 @@ def market_status(payload: dict) -> MarketStatus:
         raise MalformedResponseError(f"market status serverTime {raw_time!r} has no UTC offset")
     return MarketStatus(
         market=str(payload.get("market") or "unknown"),
-        server_time=server_time.astimezone(timezone.utc),
+        server_time=server_time.astimezone(UTC),
         early_hours=bool(payload.get("earlyHours")),
         after_hours=bool(payload.get("afterHours")),
     )
@@ -109,7 +109,7 @@ def _ns_to_datetime(value: object) -> datetime | None:
     number = _number(value)
     if not math.isfinite(number) or number <= 0:
         return None
-    return datetime.fromtimestamp(number / 1e9, tz=timezone.utc)
+    return datetime.fromtimestamp(number / 1e9, tz=UTC)
 
 
 def underlying_quote(ticker: str, results: list, fallback_time: datetime) -> UnderlyingQuote:

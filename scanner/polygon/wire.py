@@ -81,6 +81,8 @@ def subscription_messages(action: str, chan: Channel, symbols: Iterable[str]) ->
     """``subscribe``/``unsubscribe`` messages for ``symbols`` on ``chan``, in chunks."""
     ordered = sorted(symbols)
     return [
-        orjson.dumps({"action": action, "params": ",".join(f"{chan.prefix}.{s}" for s in ordered[i:i + SUBSCRIBE_CHUNK])})
+        orjson.dumps(
+            {"action": action, "params": ",".join(f"{chan.prefix}.{s}" for s in ordered[i : i + SUBSCRIBE_CHUNK])}
+        )
         for i in range(0, len(ordered), SUBSCRIBE_CHUNK)
     ]

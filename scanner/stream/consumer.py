@@ -87,8 +87,12 @@ class WatchSetListener(threading.Thread):
     """Redis pub/sub in a thread (works alike on Redis and the in-process fake): watch-set changes on
     ``ff:watchset``, and the price each completed scan saw on the references channel."""
 
-    def __init__(self, client: redis.Redis, on_message: Callable[[], None],
-                 on_scan_reference: Callable[[str, float, int], None] = lambda *_: None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        on_message: Callable[[], None],
+        on_scan_reference: Callable[[str, float, int], None] = lambda *_: None,
+    ) -> None:
         super().__init__(name="stream-watchset-listener", daemon=True)
         self._client = client
         self._on_message = on_message
@@ -123,7 +127,6 @@ class WatchSetListener(threading.Thread):
                     pubsub.close()
                 except (redis.RedisError, OSError):
                     pass
-
 
     def _scan_reference(self, data: bytes) -> None:
         try:
@@ -253,8 +256,14 @@ class StreamConsumer:
     async def _connect_once(self) -> None:
         config = self.config
         async with connect(
-            config.ws_url, compression=None, max_size=2**24, open_timeout=config.open_timeout_s,
-            close_timeout=2, ping_interval=20, ping_timeout=20, max_queue=64,
+            config.ws_url,
+            compression=None,
+            max_size=2**24,
+            open_timeout=config.open_timeout_s,
+            close_timeout=2,
+            ping_interval=20,
+            ping_timeout=20,
+            max_queue=64,
         ) as ws:
             await self._handshake(ws)
             self.stats.connects += 1
@@ -264,7 +273,9 @@ class StreamConsumer:
                 self._subscribed = set()
                 await self._sync_subscriptions()
             self.state = "streaming"
-            log.info("streaming %s.* for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url)
+            log.info(
+                "streaming %s.* for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url
+            )
             watchdog = asyncio.create_task(self._watchdog(ws), name="stream-watchdog")
             try:
                 await self._read(ws)

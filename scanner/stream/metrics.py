@@ -55,8 +55,9 @@ class RateWindow:
     def __init__(self) -> None:
         self._last: tuple[float, int, int, int] | None = None
 
-    def rates(self, now: float, stats: StreamStats, queue_depth: int, lag_ms: float,
-              feed_delay_ms: float | None) -> Rates:
+    def rates(
+        self, now: float, stats: StreamStats, queue_depth: int, lag_ms: float, feed_delay_ms: float | None
+    ) -> Rates:
         last = self._last or (now, stats.events, stats.triggers, stats.reconnects)
         self._last = (now, stats.events, stats.triggers, stats.reconnects)
         elapsed = now - last[0]

@@ -51,7 +51,7 @@ class StreamResult:
 
 def config_from_settings(**overrides) -> StreamConfig:
     """The consumer's configuration: the market provider's URL and key, the STREAM_* settings."""
-    from scanner.polygon.provider import market_provider
+    from forwardfactor.runtime import market_provider
 
     provider = market_provider()
     config = StreamConfig(
@@ -93,13 +93,13 @@ def enqueue_move_scans(moves: list[Move]) -> int:
 
 
 def market_session_open() -> bool:
-    from scanner.market_clock import is_session_open, market_now
+    from market.clock import is_session_open, market_now
 
     return is_session_open(market_now())
 
 
 def market_now_ms() -> float:
-    from scanner.market_clock import market_now
+    from market.clock import market_now
 
     return market_now().timestamp() * 1000
 
@@ -137,10 +137,18 @@ def run_stream(
 
 
 class _Runner:
-    def __init__(self, config: StreamConfig, client: redis.Redis, *, load_watch_set: LoadWatchSet,
-                 dispatch: Dispatch, session_open: SessionOpen, leader_ttl_s: float,
-                 market_clock_ms: Callable[[], float] | None,
-                 on_consumer: Callable[[StreamConsumer], None] | None) -> None:
+    def __init__(
+        self,
+        config: StreamConfig,
+        client: redis.Redis,
+        *,
+        load_watch_set: LoadWatchSet,
+        dispatch: Dispatch,
+        session_open: SessionOpen,
+        leader_ttl_s: float,
+        market_clock_ms: Callable[[], float] | None,
+        on_consumer: Callable[[StreamConsumer], None] | None,
+    ) -> None:
         self.config = config
         self.client = client
         self.load_watch_set = load_watch_set
@@ -205,8 +213,12 @@ class _Runner:
         self.role = "leader"
         consumer_stop = asyncio.Event()
         self.consumer = StreamConsumer(
-            self.config, redis_client=self.client, load_watch_set=self.load_watch_set, dispatch=self.dispatch,
-            session_open=self.session_open, market_now_ms=self.market_clock_ms,
+            self.config,
+            redis_client=self.client,
+            load_watch_set=self.load_watch_set,
+            dispatch=self.dispatch,
+            session_open=self.session_open,
+            market_now_ms=self.market_clock_ms,
         )
         if self.on_consumer is not None:
             self.on_consumer(self.consumer)
@@ -214,8 +226,9 @@ class _Runner:
         stop_task = asyncio.create_task(stop.wait())
         try:
             while True:
-                done, _ = await asyncio.wait({consumer_task, stop_task}, timeout=self.leader_ttl_s / 3,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {consumer_task, stop_task}, timeout=self.leader_ttl_s / 3, return_when=asyncio.FIRST_COMPLETED
+                )
                 if consumer_task in done:
                     consumer_task.result()  # AuthFailed propagates
                     return

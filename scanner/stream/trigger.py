@@ -63,8 +63,12 @@ class MoveTrigger:
     def watched(self) -> frozenset[str]:
         return frozenset(self._watched)
 
-    def watch(self, symbols: Iterable[str], thresholds: Mapping[str, float | None] | None = None,
-              references: Mapping[str, float] | None = None) -> None:
+    def watch(
+        self,
+        symbols: Iterable[str],
+        thresholds: Mapping[str, float | None] | None = None,
+        references: Mapping[str, float] | None = None,
+    ) -> None:
         """Add ``symbols`` (thresholds: per-ticker overrides; references: known last-scan prices)."""
         thresholds = thresholds or {}
         references = references or {}
@@ -115,8 +119,14 @@ class MoveTrigger:
             return None
         return self._decide(symbol, float(price), at_ms)
 
-    def observe_records(self, records: list[Any], price_key: str, time_key: str,
-                        accept: frozenset[str] | None = None, kind_key: str = "ev") -> list[Move]:
+    def observe_records(
+        self,
+        records: list[Any],
+        price_key: str,
+        time_key: str,
+        accept: frozenset[str] | None = None,
+        kind_key: str = "ev",
+    ) -> list[Move]:
         """Feed a batch of mapping records (``sym``, a price and a time field), in order.
 
         Records that are not well-formed price events (wrong kind, missing or non-numeric fields,
@@ -140,8 +150,9 @@ class MoveTrigger:
         self.counts.events += quiet
         return moves
 
-    def _slow(self, record: Any, price_key: str, time_key: str, accept: frozenset[str] | None,
-              kind_key: str) -> Move | None:
+    def _slow(
+        self, record: Any, price_key: str, time_key: str, accept: frozenset[str] | None, kind_key: str
+    ) -> Move | None:
         self.counts.events += 1
         if not isinstance(record, dict):
             self.counts.ignored += 1
@@ -154,7 +165,8 @@ class MoveTrigger:
             or not isinstance(symbol, str)
             or symbol not in self._watched
             or not _valid_price(price)
-            or not isinstance(at_ms, int) or isinstance(at_ms, bool)
+            or not isinstance(at_ms, int)
+            or isinstance(at_ms, bool)
         ):
             self.counts.ignored += 1
             return None
@@ -178,7 +190,4 @@ class MoveTrigger:
 
 
 def _valid_price(price: Any) -> bool:
-    return (
-        isinstance(price, (int, float)) and not isinstance(price, bool)
-        and math.isfinite(price) and price > 0
-    )
+    return isinstance(price, (int, float)) and not isinstance(price, bool) and math.isfinite(price) and price > 0

@@ -29,12 +29,12 @@ class WatchSet:
 def load_watch_set() -> WatchSet:
     """The watch set, move thresholds and last scan prices from the database (blocking: call off the loop)."""
     from accounts.models import Subscription
-    from scanner.market_clock import market_now, trading_day
+    from market.clock import market_now, trading_day
     from scanner.models import Ticker
-    from scanner.universe import current_universe_tickers
+    from scanner.universe_view import universe
 
     symbols = set(Subscription.objects.values_list("ticker", flat=True).distinct())
-    symbols.update(current_universe_tickers(trading_day(market_now())))
+    symbols.update(universe().tickers(trading_day(market_now())))
     thresholds: dict[str, float] = {}
     last_scan_prices: dict[str, float] = {}
     rows = Ticker.objects.filter(symbol__in=symbols).values_list("symbol", "move_threshold", "last_scan_price")
@@ -46,8 +46,9 @@ def load_watch_set() -> WatchSet:
     return WatchSet(frozenset(symbols), thresholds, last_scan_prices)
 
 
-def publish_watchset_change(client: redis.Redis, source: str, added: Iterable[str] = (),
-                            removed: Iterable[str] = ()) -> None:
+def publish_watchset_change(
+    client: redis.Redis, source: str, added: Iterable[str] = (), removed: Iterable[str] = ()
+) -> None:
     message = {"source": source, "added": sorted(added), "removed": sorted(removed)}
     try:
         client.publish(WATCHSET_CHANNEL, orjson.dumps(message))

@@ -21,9 +21,9 @@ OPTIONABLE = {"AAPL", "MSFT", "SPY"}
 @pytest.fixture
 def vendor(settings, shared_state_reset):
     """The real client (from settings) against a mocked vendor whose market clock says Monday 2025-06-09 10:00 NY."""
+    from forwardfactor.runtime import reset_market_provider
     from forwardfactor.shared_state import shared_redis
-    from scanner.market_clock import set_clock_source
-    from scanner.polygon.provider import reset_market_provider
+    from market.clock import set_clock_source
 
     settings.POLYGON_API_KEY = "test-key"
     settings.MARKET_SIMULATED = False
@@ -33,12 +33,16 @@ def vendor(settings, shared_state_reset):
     set_clock_source(lambda: datetime(2025, 6, 9, 14, 0, tzinfo=UTC))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         for day in ("2025-06-06", "2025-06-05"):
-            mock.get(f"{VENDOR}/v2/aggs/grouped/locale/us/market/stocks/{day}",
-                     json={"status": "OK", "resultsCount": len(FRIDAY_ROWS), "results": FRIDAY_ROWS})
+            mock.get(
+                f"{VENDOR}/v2/aggs/grouped/locale/us/market/stocks/{day}",
+                json={"status": "OK", "resultsCount": len(FRIDAY_ROWS), "results": FRIDAY_ROWS},
+            )
 
         def contracts(request):
             ticker = re.search(r"underlying_ticker=([A-Z]+)", request.url).group(1)
-            results = [{"ticker": f"O:{ticker}250620C00100000", "underlying_ticker": ticker}] if ticker in OPTIONABLE else []
+            results = (
+                [{"ticker": f"O:{ticker}250620C00100000", "underlying_ticker": ticker}] if ticker in OPTIONABLE else []
+            )
             return 200, {}, json.dumps({"status": "OK", "results": results})
 
         mock.add_callback(responses.GET, f"{VENDOR}/v3/reference/options/contracts", callback=contracts)

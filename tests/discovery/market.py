@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
+from market.calendar import last_session_on_or_before, session_before
 from scanner.polygon.market_types import DailyBar, GroupedDaily
-from scanner.polygon.sessions import last_session_on_or_before, session_before
 
 
 def bar(ticker: str, close: float, volume: float, vwap: float = math.nan) -> DailyBar:

@@ -5,9 +5,9 @@ from django.urls import reverse
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from accounts.models import User
+from discovery.models import UniverseSnapshot
 from forwardfactor.celery import app
-from scanner.models import UniverseSnapshot
-from scanner.schedules import DISCOVERY_SCHEDULE, install_schedule
+from forwardfactor.schedules import DISCOVERY_SCHEDULE, install_schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +21,14 @@ def test_migration_installs_the_refreshes_and_the_sweep_in_new_york_time():
     after_close = tasks["universe: refresh after the close"]
     sweep = tasks["discovery: sweep every 30 minutes"]
     assert (before_open.task, before_open.crontab.hour, before_open.crontab.minute) == (
-        "scanner.tasks.refresh_universe", "9", "0"
+        "scanner.tasks.refresh_universe",
+        "9",
+        "0",
     )
     assert (after_close.task, after_close.crontab.hour, after_close.crontab.minute) == (
-        "scanner.tasks.refresh_universe", "16", "30"
+        "scanner.tasks.refresh_universe",
+        "16",
+        "30",
     )
     assert (sweep.task, sweep.crontab.minute, sweep.crontab.hour) == ("scanner.tasks.discovery_sweep", "*/30", "9-16")
     for task in (before_open, after_close, sweep):
@@ -39,7 +43,9 @@ def test_migration_installs_the_refreshes_and_the_sweep_in_new_york_time():
 def test_installing_again_keeps_an_operators_edits():
     # given an operator moved the morning refresh to 08:30 in admin
     morning = PeriodicTask.objects.get(name="universe: refresh before the open")
-    morning.crontab = CrontabSchedule.objects.create(minute="30", hour="8", day_of_week="1-5", timezone="America/New_York")
+    morning.crontab = CrontabSchedule.objects.create(
+        minute="30", hour="8", day_of_week="1-5", timezone="America/New_York"
+    )
     morning.save()
     # when the schedule is installed again (e.g. a re-run data migration)
     install_schedule(CrontabSchedule, PeriodicTask)
@@ -64,37 +70,37 @@ def eager_celery():
 
 def test_refresh_now_builds_the_universe_and_reports_it(operator, vendor, eager_celery):
     # given an operator on the universe changelist, which offers the button
-    changelist = reverse("admin:scanner_universesnapshot_changelist")
+    changelist = reverse("admin:discovery_universesnapshot_changelist")
     assert "Refresh now" in operator.get(changelist).content.decode()
     # when they press it (tasks run in-process here, as on embedded defaults)
-    response = operator.post(reverse("admin:scanner_universesnapshot_refresh_now"), follow=True)
+    response = operator.post(reverse("admin:discovery_universesnapshot_refresh_now"), follow=True)
     # then the universe of the last completed session is stored and the page says so
     assert response.status_code == 200
     assert "Universe of 2025-06-06: 3 members" in response.content.decode()
     snapshot = UniverseSnapshot.objects.get()
     assert list(snapshot.members.values_list("ticker", flat=True)) == ["SPY", "AAPL", "MSFT"]
     # and the snapshot's page shows its members inline
-    page = operator.get(reverse("admin:scanner_universesnapshot_change", args=[snapshot.pk])).content.decode()
+    page = operator.get(reverse("admin:discovery_universesnapshot_change", args=[snapshot.pk])).content.decode()
     assert "SPY" in page and "MSFT" in page
 
 
 def test_refresh_now_refuses_a_get(operator):
     # given an operator; when the refresh URL is merely opened
-    response = operator.get(reverse("admin:scanner_universesnapshot_refresh_now"))
+    response = operator.get(reverse("admin:discovery_universesnapshot_refresh_now"))
     # then nothing runs
     assert response.status_code == 405
 
 
 def test_rebuild_action_reruns_the_selected_session(operator, vendor, eager_celery):
     # given Friday's universe of 3
-    operator.post(reverse("admin:scanner_universesnapshot_refresh_now"))
+    operator.post(reverse("admin:discovery_universesnapshot_refresh_now"))
     snapshot = UniverseSnapshot.objects.get()
     # when the operator excludes AAPL and rebuilds Friday with the action
-    from scanner.models import UniverseExclusion
+    from discovery.models import UniverseExclusion
 
     UniverseExclusion.objects.create(ticker="AAPL")
     operator.post(
-        reverse("admin:scanner_universesnapshot_changelist"),
+        reverse("admin:discovery_universesnapshot_changelist"),
         {"action": "rebuild_sessions", "_selected_action": [snapshot.pk]},
     )
     # then Friday's snapshot is rebuilt without AAPL

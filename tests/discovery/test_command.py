@@ -11,8 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 
-from scanner.management.commands.refresh_universe import ProgressBar
-from scanner.models import UniverseSnapshot
+from discovery.management.commands.refresh_universe import ProgressBar
+from discovery.models import UniverseSnapshot
+
 
 @pytest.mark.django_db
 def test_json_names_the_session_used_and_lists_ranked_members(vendor):
@@ -49,7 +50,10 @@ def test_without_json_a_ranked_table_is_printed(vendor):
     ("args", "message"),
     [
         (["--date", "2025-13-01"], "--date '2025-13-01': not a date; write it as YYYY-MM-DD"),
-        (["--date", "2025-06-10"], "--date 2025-06-10: that session has not closed yet; the last completed session is 2025-06-06"),
+        (
+            ["--date", "2025-06-10"],
+            "--date 2025-06-10: that session has not closed yet; the last completed session is 2025-06-06",
+        ),
         (["--top", "ten"], "--top 'ten': give a whole number of tickers"),
         (["--top", "0"], "--top 0: choose between 1 and 2000"),
     ],
@@ -68,7 +72,10 @@ def test_a_typo_in_the_date_exits_1_with_one_line_and_no_traceback(tmp_path):
     root = Path(__file__).resolve().parents[2]
     result = subprocess.run(
         [sys.executable, "manage.py", "refresh_universe", "--date", "06/06/2025"],
-        cwd=root, capture_output=True, text=True, timeout=60,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "FF_VAR_DIR": str(tmp_path)},
     )
     # then it exits 1 with one line on stderr

@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from accounts.models import AlertSettings, Subscription, User
-from scanner.models import Alert, Scan, UniverseSnapshot
-from scanner.universe import refresh_universe
-from tests.polling import wait_for
+from alerts.models import Alert
+from discovery.models import UniverseSnapshot
+from discovery.universe import refresh_universe
+from scanner.models import Scan
+from testing.polling import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -21,8 +23,8 @@ BIG_VOLUME = 900_000_000  # about $100B a day: FAKE1 and FAKE2 outrank every sim
 def simulated_market(settings, shared_state_reset, tmp_path):
     """A simulated market in session with FAKE1 and FAKE2 (event bumps: FF about 0.5) and NOOPT, the most
     traded listed name, without options; OTCBIG trades even more, over the counter."""
-    from scanner.marketsim.server import MarketSimServer
-    from scanner.polygon.provider import using_market
+    from forwardfactor.runtime import using_market
+    from marketsim.server import MarketSimServer
 
     server = MarketSimServer(seed=6, speed=1.0)
     server.add_ticker("FAKE1", price=110.0, volume=BIG_VOLUME, has_options=True, ff_bump=0.5)
@@ -30,8 +32,12 @@ def simulated_market(settings, shared_state_reset, tmp_path):
     server.add_ticker("NOOPT", price=200.0, volume=BIG_VOLUME * 2, has_options=False)
     server.add_ticker("OTCBIG", price=300.0, volume=BIG_VOLUME * 3, has_options=True, otc=True)
     server.start()
-    with using_market(server.rest_url, POLYGON_MAX_RPS="200", EMAIL_BACKEND="scanner.emailing.EmlFileBackend",
-                      EMAIL_FILE_PATH=str(tmp_path / "mail")):
+    with using_market(
+        server.rest_url,
+        POLYGON_MAX_RPS="200",
+        EMAIL_BACKEND="alerts.emails.EmlFileBackend",
+        EMAIL_FILE_PATH=str(tmp_path / "mail"),
+    ):
         yield server
     server.stop()
 
@@ -44,11 +50,9 @@ def user(email_address: str, discovery: bool, follows: tuple[str, ...] = (), dis
     return created
 
 
-
-
 def sweep_and_settle(tickers: set[str]) -> None:
     """Run one sweep through the worker; wait until the tickers' scans finished and no alert is unsent."""
-    from scanner.tasks import discovery_sweep
+    from discovery.tasks import discovery_sweep
 
     summary = discovery_sweep.apply_async().get(timeout=30)
     assert summary["enqueued"] >= len(tickers), summary
@@ -117,7 +121,8 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
 
     from django.db import connection
 
-    from scanner import alerting, scanning
+    from alerts import outbox
+    from scanner import scanning
 
     refresh_universe(size=2)
     explorer = user("explorer@example.com", discovery=True, discovery_cap=1)
@@ -126,7 +131,7 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
     backends: dict[str, int] = {}
     both_connected = threading.Barrier(2, timeout=30)
     loaded: list[str] = []
-    load_history = alerting.load_history
+    load_history = outbox.load_history
 
     def blocked_by_this_scan(other: int) -> bool:
         with connection.cursor() as cursor:
@@ -140,7 +145,7 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
         wait_for(lambda: len(loaded) == 2 or blocked_by_this_scan(other), 30, "the other scan to read or to wait")
         return history
 
-    monkeypatch.setattr(alerting, "load_history", load_history_in_step)
+    monkeypatch.setattr(outbox, "load_history", load_history_in_step)
 
     def scan(ticker: str) -> None:
         try:

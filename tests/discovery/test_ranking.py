@@ -5,7 +5,7 @@ import math
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scanner.universe import Candidate, rank_candidates, select_optionable
+from discovery.universe import Candidate, rank_candidates, select_optionable
 from tests.discovery.market import bar
 
 

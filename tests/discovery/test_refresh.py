@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from scanner.models import Ticker, UniverseExclusion, UniverseSnapshot
+from discovery.models import UniverseExclusion, UniverseSnapshot
+from discovery.universe import current_universe_tickers, refresh_universe, tickers_due_for_discovery
+from scanner.models import Ticker
 from scanner.stream.watchset import WATCHSET_CHANNEL
-from scanner.universe import current_universe_tickers, refresh_universe, tickers_due_for_discovery
 from tests.discovery.market import InMemoryMarket, bar
 
 FRIDAY = date(2025, 6, 6)

@@ -4,9 +4,9 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from scanner.tasks import discovery_sweep
-from scanner.market_clock import set_clock_source
-from scanner.universe import refresh_universe
+from discovery.tasks import discovery_sweep
+from discovery.universe import refresh_universe
+from market.clock import set_clock_source
 from tests.discovery.market import InMemoryMarket, bar
 
 
@@ -31,9 +31,11 @@ def market_time():
 )
 def test_outside_a_session_the_sweep_enqueues_nothing(market_time, at):
     # given a universe in force
-    refresh_universe(day=date(2025, 6, 6), size=2, source=InMemoryMarket(
-        {date(2025, 6, 6): [bar("AAA", 10.0, 1e6), bar("BBB", 10.0, 1e5)]}, {"AAA", "BBB"}
-    ))
+    refresh_universe(
+        day=date(2025, 6, 6),
+        size=2,
+        source=InMemoryMarket({date(2025, 6, 6): [bar("AAA", 10.0, 1e6), bar("BBB", 10.0, 1e5)]}, {"AAA", "BBB"}),
+    )
     # when the beat fires the sweep outside NYSE hours
     market_time(at)
     summary = discovery_sweep.apply().get()

@@ -4,7 +4,7 @@ Polygon snapshot pages, so every figure the engine reports can be checked agains
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from scanner.engine.bsm import bsm_delta, bsm_price
 from scanner.engine.chain import OptionChain
 from scanner.engine.timing import trading_date, years_to_expiry
 
-AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # a Monday, 10:00 New York
+AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)  # a Monday, 10:00 New York
 RATE = 0.045
 
 Surface = Callable[[int, np.ndarray], np.ndarray]

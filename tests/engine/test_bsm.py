@@ -76,6 +76,8 @@ def test_solver_handles_a_whole_vector_of_mixed_quotes():
     solved = implied_vol(price, 100.0, strike, years, is_call, 0.045)
     # then every quote with a meaningful time value is recovered
     forward = 100.0 * np.exp(0.045 * years)
-    intrinsic = np.exp(-0.045 * years) * np.where(is_call, np.maximum(forward - strike, 0), np.maximum(strike - forward, 0))
+    intrinsic = np.exp(-0.045 * years) * np.where(
+        is_call, np.maximum(forward - strike, 0), np.maximum(strike - forward, 0)
+    )
     meaningful = price - intrinsic >= 0.01
     assert np.max(np.abs(solved[meaningful] - vol[meaningful])) < 1e-8

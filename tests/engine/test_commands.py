@@ -105,7 +105,9 @@ def test_import_earnings_creates_and_updates(tmp_path):
     # given a CSV with a percentage, a fraction and an empty move, and an existing event
     EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 5, 1), expected_move=0.02)
     path = tmp_path / "earnings.csv"
-    path.write_text("ticker,date,expected_move,source\naapl,2025-05-01,4.5%,\nMSFT,2025-04-24,0.05,nasdaq\nNVDA,2025-05-28,,\n")
+    path.write_text(
+        "ticker,date,expected_move,source\naapl,2025-05-01,4.5%,\nMSFT,2025-04-24,0.05,nasdaq\nNVDA,2025-05-28,,\n"
+    )
     # when
     out, _ = run("import_earnings", str(path))
     # then

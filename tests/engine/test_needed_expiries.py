@@ -43,15 +43,19 @@ def same(one, other, path="signal") -> None:
 
 def surface(bumps: dict[int, float]):
     """Contango with a smile, plus a per-expiry bump so interpolation choices show in the figures."""
+
     def vols(dte: int, strikes: np.ndarray) -> np.ndarray:
         moneyness = np.log(strikes / 100.0)
         return 0.25 + 0.1 * math.exp(-dte / 40) + bumps.get(dte, 0.0) - 0.2 * moneyness + 0.5 * moneyness**2
+
     return vols
 
 
 pairs = st.lists(
     st.tuples(st.integers(3, 120), st.integers(1, 120)).map(lambda p: (p[0], p[0] + p[1])),
-    min_size=1, max_size=3, unique=True,
+    min_size=1,
+    max_size=3,
+    unique=True,
 )
 
 
@@ -72,8 +76,11 @@ def test_scanning_only_the_needed_expiries_gives_the_full_chains_signals(
 ):
     # given a chain over arbitrary listed expiries and an arbitrary pair configuration
     config = EngineConfig(
-        pairs=tuple(pairs), front_tolerance_days=front_tolerance, back_tolerance_days=back_tolerance,
-        constant_maturity_max_gap_days=max_gap, prefer_monthly=prefer_monthly,
+        pairs=tuple(pairs),
+        front_tolerance_days=front_tolerance,
+        back_tolerance_days=back_tolerance,
+        constant_maturity_max_gap_days=max_gap,
+        prefer_monthly=prefer_monthly,
     )
     chain = build_chain(sorted(dtes), STRIKES, surface(bumps), vendor_iv=vendor_iv)
     events = [EarningsInput(TODAY + timedelta(days=d)) for d in earnings]
@@ -111,7 +118,10 @@ def test_the_front_of_a_pair_without_a_back_is_kept_when_the_windows_overlap():
     # given monthlies preferred: 30-41 picks the monthly at 46 days as its front and finds no back;
     # without 46, a scan of the rest would pick 30 and complete the pair with 37
     config = EngineConfig(
-        pairs=((30, 41), (15, 31)), front_tolerance_days=19, back_tolerance_days=7, prefer_monthly=True,
+        pairs=((30, 41), (15, 31)),
+        front_tolerance_days=19,
+        back_tolerance_days=7,
+        prefer_monthly=True,
         constant_maturity_max_gap_days=10,
     )
     # when / then
@@ -122,7 +132,10 @@ def test_the_friday_after_a_needed_third_week_thursday_is_kept():
     # given Thursday 2025-04-17 (45 days) needed and Friday 2025-04-18 listed: the Thursday is not a
     # monthly, but would count as one in a listing without that Friday
     config = EngineConfig(
-        pairs=((9, 12), (23, 42), (34, 52)), front_tolerance_days=20, back_tolerance_days=3, prefer_monthly=True,
+        pairs=((9, 12), (23, 42), (34, 52)),
+        front_tolerance_days=20,
+        back_tolerance_days=3,
+        prefer_monthly=True,
         constant_maturity_max_gap_days=3,
     )
     # when / then

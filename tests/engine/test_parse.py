@@ -1,6 +1,6 @@
 import copy
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ def test_sample_snapshot_parses_to_one_contract():
     assert chain.vendor_delta[0] == pytest.approx(0.6436614934293701)
     assert (chain.open_interest[0], chain.volume[0]) == (8133.0, 8.0)
     # the snapshot's own time: the newest quote/underlying stamp, not the (newer) last trade
-    assert chain.as_of == datetime.fromtimestamp(1651254263172073152 / 1e9, tz=timezone.utc)
+    assert chain.as_of == datetime.fromtimestamp(1651254263172073152 / 1e9, tz=UTC)
     assert chain.dropped == {}
 
 
@@ -111,7 +111,7 @@ def test_no_timestamp_needs_an_explicit_as_of():
     row = sample_row()
     row["last_quote"].pop("last_updated")
     row["underlying_asset"].pop("last_updated")
-    as_of = datetime(2023, 1, 3, 15, tzinfo=timezone.utc)
+    as_of = datetime(2023, 1, 3, 15, tzinfo=UTC)
     # when / then
     with pytest.raises(SnapshotError, match="timestamp"):
         parse_snapshot_pages([page(row)])

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from scanner.engine.chain import OptionChain
 from scanner.engine.forward import forward_factor
 from scanner.engine.scan import scan_chain
-from scanner.engine.snapshot import scan_pages
+from scanner.polygon.snapshot_scan import scan_pages
 
 from .synthetic import build_chain, term, to_pages
 
@@ -43,13 +43,15 @@ def test_ff_rises_with_front_iv(front, bump, back, front_days, extra_days):
 def test_signals_do_not_change_when_prices_and_strikes_scale_together(vols, scale):
     # given a chain priced from a term structure, and the same chain with every price and strike scaled
     chain = build_chain(DTES, STRIKES, term(dict(zip(DTES, vols))), half_spread=0.001)
-    scaled = OptionChain(**{
-        **chain.__dict__,
-        "underlying_price": chain.underlying_price * scale,
-        "strike": chain.strike * scale,
-        "bid": chain.bid * scale,
-        "ask": chain.ask * scale,
-    })
+    scaled = OptionChain(
+        **{
+            **chain.__dict__,
+            "underlying_price": chain.underlying_price * scale,
+            "strike": chain.strike * scale,
+            "bid": chain.bid * scale,
+            "ask": chain.ask * scale,
+        }
+    )
     # when
     base, moved = scan_chain(chain).signals, scan_chain(scaled).signals
     # then
@@ -84,41 +86,56 @@ def test_signals_never_carry_nan(vols, skew, spot, half_spread):
     assert result.signals or result.notes
 
 
-_maybe = st.one_of(
-    st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5), st.text(max_size=3)
-)
+_maybe = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 5), st.text(max_size=3))
 _row = st.fixed_dictionaries(
     {},
     optional={
-        "details": st.fixed_dictionaries({}, optional={
-            "contract_type": st.sampled_from(["call", "put", "CALL", None, 1]),
-            "expiration_date": st.sampled_from(["2025-04-02", "2025-05-02", "2020-01-17", "2025-13-01", None, 5]),
-            "strike_price": st.one_of(st.sampled_from([95.0, 100.0, 105.0]), _maybe),
-            "shares_per_contract": st.sampled_from([100, 10, None]),
-        }),
-        "last_quote": st.one_of(st.none(), st.fixed_dictionaries({}, optional={
-            "bid": st.one_of(st.floats(0.5, 5.0), _maybe),
-            "ask": st.one_of(st.floats(0.5, 5.0), _maybe),
-            "last_updated": st.sampled_from([1741014000000000000, 0, None, "x"]),
-        })),
+        "details": st.fixed_dictionaries(
+            {},
+            optional={
+                "contract_type": st.sampled_from(["call", "put", "CALL", None, 1]),
+                "expiration_date": st.sampled_from(["2025-04-02", "2025-05-02", "2020-01-17", "2025-13-01", None, 5]),
+                "strike_price": st.one_of(st.sampled_from([95.0, 100.0, 105.0]), _maybe),
+                "shares_per_contract": st.sampled_from([100, 10, None]),
+            },
+        ),
+        "last_quote": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "bid": st.one_of(st.floats(0.5, 5.0), _maybe),
+                    "ask": st.one_of(st.floats(0.5, 5.0), _maybe),
+                    "last_updated": st.sampled_from([1741014000000000000, 0, None, "x"]),
+                },
+            ),
+        ),
         "implied_volatility": _maybe,
         "greeks": st.one_of(st.none(), st.fixed_dictionaries({}, optional={"delta": _maybe})),
         "open_interest": _maybe,
         "day": st.one_of(st.none(), st.fixed_dictionaries({}, optional={"volume": _maybe})),
-        "underlying_asset": st.one_of(st.none(), st.fixed_dictionaries({}, optional={
-            "price": st.one_of(st.just(100.0), _maybe),
-            "last_updated": st.sampled_from([1741014000000000000, None]),
-            "ticker": st.just("JUNK"),
-        })),
+        "underlying_asset": st.one_of(
+            st.none(),
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "price": st.one_of(st.just(100.0), _maybe),
+                    "last_updated": st.sampled_from([1741014000000000000, None]),
+                    "ticker": st.just("JUNK"),
+                },
+            ),
+        ),
     },
 )
 
 
 @settings(max_examples=200, deadline=None)
-@given(pages=st.lists(
-    st.one_of(st.fixed_dictionaries({"results": st.lists(_row, max_size=30)}), st.just({}), st.integers()),
-    max_size=4,
-))
+@given(
+    pages=st.lists(
+        st.one_of(st.fixed_dictionaries({"results": st.lists(_row, max_size=30)}), st.just({}), st.integers()),
+        max_size=4,
+    )
+)
 def test_junk_snapshots_never_raise_and_say_why_they_gave_nothing(pages):
     # given pages with missing fields, NaN, zero/crossed quotes, duplicates, past expiries, wrong types
     # when

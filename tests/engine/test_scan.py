@@ -2,7 +2,7 @@
 
 import json
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -21,6 +21,7 @@ TODAY = trading_date(AS_OF)
 
 def hand_chain(rows: list[dict], spot: float = 101.0, as_of: datetime = AS_OF) -> OptionChain:
     """rows: dte, strike, call, iv, delta (optional), bid/ask/oi/volume (defaults liquid)."""
+
     def col(key, default, dtype=np.float64):
         return np.array([r.get(key, default) for r in rows], dtype=dtype)
 
@@ -62,8 +63,14 @@ def years(dte: int) -> float:
 def test_atm_iv_interpolates_at_the_forward_and_averages_calls_and_puts():
     # given r = 0 so F = S = 101: between strikes 100 and 105 at weight 0.2;
     # calls 40% -> 35% interpolate to 39%, puts 42% -> 37% to 41%: ATM 40%
-    front = {(True, 95.0): 0.45, (True, 100.0): 0.40, (True, 105.0): 0.35,
-             (False, 95.0): 0.47, (False, 100.0): 0.42, (False, 105.0): 0.37}
+    front = {
+        (True, 95.0): 0.45,
+        (True, 100.0): 0.40,
+        (True, 105.0): 0.35,
+        (False, 95.0): 0.47,
+        (False, 100.0): 0.42,
+        (False, 105.0): 0.37,
+    }
     chain = hand_chain(pair_rows(front, back_iv=0.30))
     # when
     signal = only(scan_chain(chain, ZERO_RATE))
@@ -77,8 +84,14 @@ def test_atm_iv_interpolates_at_the_forward_and_averages_calls_and_puts():
 
 def test_atm_iv_uses_the_valid_side_alone_when_puts_have_no_iv():
     # given puts without any IV (vendor none, quotes too wide to solve)
-    front = {(True, 95.0): 0.45, (True, 100.0): 0.40, (True, 105.0): 0.35,
-             (False, 95.0): np.nan, (False, 100.0): np.nan, (False, 105.0): np.nan}
+    front = {
+        (True, 95.0): 0.45,
+        (True, 100.0): 0.40,
+        (True, 105.0): 0.35,
+        (False, 95.0): np.nan,
+        (False, 100.0): np.nan,
+        (False, 105.0): np.nan,
+    }
     rows = pair_rows(front, back_iv=0.30)
     for row in rows:
         if not row["call"] and row["dte"] == 30:
@@ -93,8 +106,14 @@ def test_double_calendar_picks_the_35_delta_strikes_listed_in_the_back():
     # given vendor deltas: calls 100 .55, 105 .37, 110 .30; puts 90 -.20, 95 -.33, 100 -.45;
     # the 105 call is not listed in the back expiry
     rows = []
-    for strike, call, delta in [(100, True, 0.55), (105, True, 0.37), (110, True, 0.30),
-                                (90, False, -0.20), (95, False, -0.33), (100, False, -0.45)]:
+    for strike, call, delta in [
+        (100, True, 0.55),
+        (105, True, 0.37),
+        (110, True, 0.30),
+        (90, False, -0.20),
+        (95, False, -0.33),
+        (100, False, -0.45),
+    ]:
         rows.append({"dte": 30, "strike": strike, "call": call, "iv": 0.40, "delta": delta})
         if (strike, call) != (105, True):
             rows.append({"dte": 60, "strike": strike, "call": call, "iv": 0.30})
@@ -275,9 +294,27 @@ def test_signal_dicts_are_plain_json():
 def test_empty_chain_says_why():
     # given a chain whose every quote was dropped
     chain = hand_chain([{"dte": 30, "strike": 100.0}])
-    empty = OptionChain(**{**chain.__dict__, **{k: getattr(chain, k)[:0] for k in (
-        "expiry", "strike", "is_call", "bid", "ask", "vendor_iv", "vendor_delta", "open_interest", "volume",
-        "quote_time_ns")}, "dropped": {"crossed_quote": 7}})
+    empty = OptionChain(
+        **{
+            **chain.__dict__,
+            **{
+                k: getattr(chain, k)[:0]
+                for k in (
+                    "expiry",
+                    "strike",
+                    "is_call",
+                    "bid",
+                    "ask",
+                    "vendor_iv",
+                    "vendor_delta",
+                    "open_interest",
+                    "volume",
+                    "quote_time_ns",
+                )
+            },
+            "dropped": {"crossed_quote": 7},
+        }
+    )
     # when
     result = scan_chain(empty)
     # then
@@ -302,4 +339,4 @@ def test_as_of_defaults_to_the_chain_timestamp():
     result = scan_chain(chain)
     # then
     assert result.as_of == AS_OF and result.signals[0]["front_dte"] == 30
-    assert AS_OF.tzinfo is timezone.utc and isinstance(result.as_of, datetime)
+    assert AS_OF.tzinfo is UTC and isinstance(result.as_of, datetime)

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from scanner.engine.config import EngineConfig
 from scanner.engine.selection import (
@@ -9,7 +9,7 @@ from scanner.engine.selection import (
     select_pairs,
 )
 
-AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)  # Monday 10:00 New York
+AS_OF = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)  # Monday 10:00 New York
 TODAY = date(2025, 3, 3)
 
 
@@ -59,7 +59,9 @@ def test_monthly_preference_beats_distance_within_tolerance():
     config = EngineConfig(pairs=((30, 100),), front_tolerance_days=20, back_tolerance_days=20, prefer_monthly=True)
     # when
     pick = select_pairs(expiries, AS_OF, config)[0]
-    plain = select_pairs(expiries, AS_OF, EngineConfig(pairs=((30, 100),), front_tolerance_days=20, back_tolerance_days=20))[0]
+    plain = select_pairs(
+        expiries, AS_OF, EngineConfig(pairs=((30, 100),), front_tolerance_days=20, back_tolerance_days=20)
+    )[0]
     # then
     assert is_monthly(date(2025, 4, 18), frozenset(expiries)) and not is_monthly(date(2025, 4, 3), frozenset(expiries))
     assert pick.front == date(2025, 4, 18)

@@ -53,7 +53,7 @@ def test_web_migrates_then_serves_the_real_wsgi_app():
 def test_celery_services_name_the_real_app(service, subcommand):
     words = command_words(service)
     start = words.index("celery")
-    assert words[start + 1:start + 4] == ["-A", "forwardfactor", subcommand]
+    assert words[start + 1 : start + 4] == ["-A", "forwardfactor", subcommand]
     assert importlib.import_module("forwardfactor").celery_app.main == "forwardfactor"
 
 

@@ -49,8 +49,15 @@ def test_debug_off_refuses_default_or_empty_secret_key(tmp_path, secret):
 
 
 def test_embedded_default_database_is_sqlite_under_var(tmp_path):
-    result = manage("shell", "-v", "0", "-c", "from django.conf import settings; print(settings.DATABASES['default']['NAME'])",
-                    env={}, tmp_path=tmp_path)
+    result = manage(
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.DATABASES['default']['NAME'])",
+        env={},
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "forwardfactor.sqlite3")
 
@@ -64,8 +71,12 @@ def test_embedded_default_celery_is_eager_and_broker_follows_redis_url(tmp_path)
 
 
 def test_postgres_database_url_is_understood(tmp_path):
-    probe = "from django.conf import settings; d = settings.DATABASES['default']; print(d['ENGINE'], d['NAME'], d['HOST'])"
-    result = manage("shell", "-v", "0", "-c", probe, env={"DATABASE_URL": "postgres://u:p@db.internal:5432/ff"}, tmp_path=tmp_path)
+    probe = (
+        "from django.conf import settings; d = settings.DATABASES['default']; print(d['ENGINE'], d['NAME'], d['HOST'])"
+    )
+    result = manage(
+        "shell", "-v", "0", "-c", probe, env={"DATABASE_URL": "postgres://u:p@db.internal:5432/ff"}, tmp_path=tmp_path
+    )
     assert result.stdout.split() == ["django.db.backends.postgresql", "ff", "db.internal"]
 
 

@@ -6,8 +6,8 @@ import math
 from datetime import date, datetime
 from typing import Any
 
-from scanner.marketsim.options import RISK_FREE_RATE
-from scanner.marketsim.session import at_new_york
+from marketsim.options import RISK_FREE_RATE
+from marketsim.session import at_new_york
 
 SECONDS_PER_YEAR = 365 * 86_400
 

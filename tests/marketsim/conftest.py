@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from scanner.marketsim.server import MarketSimServer
+from marketsim.server import MarketSimServer
 
 SESSION = date(2025, 3, 10)  # a Monday; 2025-03-08 is a Saturday, 2025-07-04 a holiday
 KEY = "test-key"

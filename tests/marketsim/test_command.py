@@ -20,7 +20,10 @@ def test_marketsim_command_serves_until_sigterm():
     # given
     process = subprocess.Popen(
         _command("--port", "0", "--seed", "5", "--date", "2025-03-10", "--speed", "0", "--rate-limit", "1"),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
     )
     try:
         lines = []
@@ -47,4 +50,7 @@ def test_bad_input_is_one_clear_line():
     result = subprocess.run(_command("--date", "2025-03-08"), capture_output=True, text=True, cwd=ROOT, timeout=60)
     # then
     assert result.returncode != 0
-    assert result.stderr.strip() == "CommandError: --date 2025-03-08 is not an NYSE session (weekend or holiday); try 2025-03-07"
+    assert (
+        result.stderr.strip()
+        == "CommandError: --date 2025-03-08 is not an NYSE session (weekend or holiday); try 2025-03-07"
+    )

@@ -9,8 +9,8 @@ import orjson
 import pytest
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 
-from scanner.marketsim.faults import Faults
-from scanner.marketsim.server import MarketSimServer
+from marketsim.faults import Faults
+from marketsim.server import MarketSimServer
 from tests.marketsim.conftest import SESSION, get
 from tests.marketsim.ws_client import open_session, recv, send
 

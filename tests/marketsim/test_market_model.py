@@ -6,8 +6,8 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from scanner.marketsim.market import Market
-from scanner.marketsim.options import listed_expiries, third_friday
+from marketsim.market import Market
+from marketsim.options import listed_expiries, third_friday
 from tests.marketsim.conftest import SESSION
 
 
@@ -21,7 +21,9 @@ def test_same_seed_builds_the_same_market():
     priced_b = second.price_contracts("AAPL", np.arange(len(chain_b)), epoch)
     # then
     assert first.profiles == second.profiles
-    assert np.array_equal(chain_a.strike, chain_b.strike) and np.array_equal(chain_a.open_interest, chain_b.open_interest)
+    assert np.array_equal(chain_a.strike, chain_b.strike) and np.array_equal(
+        chain_a.open_interest, chain_b.open_interest
+    )
     assert np.array_equal(priced_a.bid, priced_b.bid) and np.array_equal(priced_a.iv, priced_b.iv)
     assert first.spot("TSLA", epoch) == second.spot("TSLA", epoch)
     assert first.symbols() != other.symbols()
@@ -45,8 +47,11 @@ def test_spy_size_chain_lists_about_ten_thousand_contracts_over_forty_expiries()
     # given
     market = Market(7, SESSION)
     # when
-    spy, monthly_name = market.listing("SPY"), next(
-        market.listing(p.symbol) for p in market.profiles.values() if p.has_options and p.expiry_class == "monthly"
+    spy, monthly_name = (
+        market.listing("SPY"),
+        next(
+            market.listing(p.symbol) for p in market.profiles.values() if p.has_options and p.expiry_class == "monthly"
+        ),
     )
     # then
     assert 36 <= len(spy.expiries) <= 48

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from scanner.marketsim.server import MarketSimServer
+from marketsim.server import MarketSimServer
 from tests.marketsim.chain_math import atm_iv, forward_factor, nearest_expiry, years_to
 from tests.marketsim.conftest import SESSION, follow
 
@@ -17,7 +17,10 @@ def _atm_term(sim: MarketSimServer, symbol: str, days: int) -> tuple[float, floa
     expiry = nearest_expiry(listing.expiries, SESSION, days)
     spot = sim.market.spot(symbol, sim.clock.epoch())
     contracts = follow(
-        sim, CHAIN.format(symbol), expiration_date=expiry.isoformat(), limit=250,
+        sim,
+        CHAIN.format(symbol),
+        expiration_date=expiry.isoformat(),
+        limit=250,
         **{"strike_price.gte": spot * 0.85, "strike_price.lte": spot * 1.15},
     )
     years = years_to(expiry, sim.now())

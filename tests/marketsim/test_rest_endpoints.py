@@ -10,8 +10,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanner.marketsim.server import MarketSimServer
-from scanner.marketsim.session import NEW_YORK
+from marketsim.server import MarketSimServer
+from marketsim.session import NEW_YORK
 from tests.marketsim.conftest import SESSION, follow, get
 
 CHAIN = "/v3/snapshot/options/{}"
@@ -22,9 +22,10 @@ STOCK = "/v2/snapshot/locale/us/markets/stocks/tickers/{}"
 
 def test_same_seed_gives_the_same_answers():
     # given two servers from one seed with frozen clocks
-    with MarketSimServer(seed=3, speed=0, session_date=SESSION) as first, MarketSimServer(
-        seed=3, speed=0, session_date=SESSION
-    ) as second:
+    with (
+        MarketSimServer(seed=3, speed=0, session_date=SESSION) as first,
+        MarketSimServer(seed=3, speed=0, session_date=SESSION) as second,
+    ):
         paths = [
             (CHAIN.format("AAPL"), {"limit": 250}),
             (GROUPED.format("2025-03-07"), {"adjusted": "true"}),
@@ -44,10 +45,25 @@ def test_chain_snapshot_has_the_vendor_shape(frozen_sim):
     # then
     assert body["status"] == "OK" and body["request_id"] and len(body["results"]) == 250
     contract = next(c for c in body["results"] if "implied_volatility" in c and c["day"])
-    assert set(contract) >= {"break_even_price", "day", "details", "greeks", "implied_volatility", "last_quote",
-                             "last_trade", "open_interest", "underlying_asset"}
-    assert set(contract["details"]) == {"contract_type", "exercise_style", "expiration_date", "shares_per_contract",
-                                        "strike_price", "ticker"}
+    assert set(contract) >= {
+        "break_even_price",
+        "day",
+        "details",
+        "greeks",
+        "implied_volatility",
+        "last_quote",
+        "last_trade",
+        "open_interest",
+        "underlying_asset",
+    }
+    assert set(contract["details"]) == {
+        "contract_type",
+        "exercise_style",
+        "expiration_date",
+        "shares_per_contract",
+        "strike_price",
+        "ticker",
+    }
     assert contract["details"]["ticker"].startswith("O:AAPL")
     quote = contract["last_quote"]
     assert 0 < quote["bid"] < quote["ask"] and quote["midpoint"] == pytest.approx((quote["bid"] + quote["ask"]) / 2)
@@ -80,8 +96,14 @@ def test_paging_follows_absolute_next_urls_to_every_contract(frozen_sim):
 
 def test_filters_select_expiry_window_strike_band_and_side(frozen_sim):
     # given
-    params = {"expiration_date.gte": "2025-04-01", "expiration_date.lte": "2025-05-31", "strike_price.gte": 220,
-              "strike_price.lt": 240, "contract_type": "put", "limit": 250}
+    params = {
+        "expiration_date.gte": "2025-04-01",
+        "expiration_date.lte": "2025-05-31",
+        "strike_price.gte": 220,
+        "strike_price.lt": 240,
+        "contract_type": "put",
+        "limit": 250,
+    }
     # when
     contracts = follow(frozen_sim, CHAIN.format("AAPL"), **params)
     exact = follow(frozen_sim, CHAIN.format("AAPL"), expiration_date="2025-04-17", limit=250)
@@ -102,13 +124,20 @@ def test_sort_and_order(frozen_sim):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    low=st.floats(100, 300), width=st.floats(0, 80), side=st.sampled_from([None, "call", "put"]),
-    limit=st.integers(1, 250), days=st.integers(0, 120),
+    low=st.floats(100, 300),
+    width=st.floats(0, 80),
+    side=st.sampled_from([None, "call", "put"]),
+    limit=st.integers(1, 250),
+    days=st.integers(0, 120),
 )
 def test_paging_returns_exactly_the_filtered_set(frozen_sim, low, width, side, limit, days):
     # given a filter we do not control
-    params = {"strike_price.gte": low, "strike_price.lte": low + width, "limit": limit,
-              "expiration_date.lte": (SESSION + timedelta(days=days)).isoformat()}
+    params = {
+        "strike_price.gte": low,
+        "strike_price.lte": low + width,
+        "limit": limit,
+        "expiration_date.lte": (SESSION + timedelta(days=days)).isoformat(),
+    }
     if side:
         params["contract_type"] = side
     # when

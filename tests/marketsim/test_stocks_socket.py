@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from websockets.exceptions import ConnectionClosedOK
 
-from scanner.marketsim.server import MarketSimServer
+from marketsim.server import MarketSimServer
 from tests.marketsim.conftest import SESSION, get
 from tests.marketsim.ws_client import open_session, recv, send, until
 

@@ -38,10 +38,10 @@ def test_vendor_rest_client_reads_chain_grouped_daily_status_and_snapshot(frozen
 def test_vendor_websocket_client_reads_the_handshake_and_events(frozen_sim):
     # given the vendor client in raw mode, on the simulator's host:port without TLS
     host = urlsplit(frozen_sim.rest_url).netloc
-    raw = massive.WebSocketClient(api_key=KEY, feed=host, market="stocks", raw=True, secure=False,
-                                  subscriptions=["A.TSLA"])
-    parsed = massive.WebSocketClient(api_key=KEY, feed=host, market="stocks", secure=False,
-                                     subscriptions=["A.TSLA"])
+    raw = massive.WebSocketClient(
+        api_key=KEY, feed=host, market="stocks", raw=True, secure=False, subscriptions=["A.TSLA"]
+    )
+    parsed = massive.WebSocketClient(api_key=KEY, feed=host, market="stocks", secure=False, subscriptions=["A.TSLA"])
     received: dict[str, list] = {"raw": [], "parsed": []}
 
     async def read(client, label):

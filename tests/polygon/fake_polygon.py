@@ -7,7 +7,7 @@ import base64
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
@@ -45,7 +45,7 @@ def spy_like_expiries(today: date) -> list[date]:
 class FakeChain:
     ticker: str = "SPY"
     spot: float = 600.0
-    as_of: datetime = datetime(2025, 3, 3, 15, 0, tzinfo=timezone.utc)
+    as_of: datetime = datetime(2025, 3, 3, 15, 0, tzinfo=UTC)
     sigma: float = 0.18
     fine_step: float = 1.0
     fine_reach: float = 0.07
@@ -56,7 +56,7 @@ class FakeChain:
     def __post_init__(self) -> None:
         stamp_ns = int(self.as_of.timestamp() * 1e9)
         for expiry in spy_like_expiries(self.as_of.date()):
-            years = (datetime.combine(expiry, datetime.min.time(), timezone.utc) + timedelta(hours=21) - self.as_of)
+            years = datetime.combine(expiry, datetime.min.time(), UTC) + timedelta(hours=21) - self.as_of
             years = years.total_seconds() / 31_536_000
             for strike in self.strikes():
                 for is_call in (True, False):
@@ -83,10 +83,14 @@ class FakeChain:
                     )
 
     def strikes(self) -> list[float]:
-        fine = {round(self.spot * (1 - self.fine_reach)) + i * self.fine_step
-                for i in range(int(2 * self.spot * self.fine_reach / self.fine_step) + 1)}
+        fine = {
+            round(self.spot * (1 - self.fine_reach)) + i * self.fine_step
+            for i in range(int(2 * self.spot * self.fine_reach / self.fine_step) + 1)
+        }
         low = math.floor(self.spot * (1 - self.coarse_reach) / self.coarse_step) * self.coarse_step
-        coarse = {low + i * self.coarse_step for i in range(int(2 * self.spot * self.coarse_reach / self.coarse_step) + 1)}
+        coarse = {
+            low + i * self.coarse_step for i in range(int(2 * self.spot * self.coarse_reach / self.coarse_step) + 1)
+        }
         return sorted(float(s) for s in fine | coarse if s > 0)
 
     def matching(self, query: dict[str, str]) -> list[dict]:

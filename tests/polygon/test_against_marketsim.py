@@ -9,10 +9,10 @@ import fakeredis
 import numpy as np
 import pytest
 
+from marketsim.faults import Faults
+from marketsim.server import MarketSimServer
 from scanner.chain_source import ChainFetcher
 from scanner.engine.config import EngineConfig
-from scanner.marketsim.faults import Faults
-from scanner.marketsim.server import MarketSimServer
 from scanner.polygon.client import PolygonClient
 from scanner.polygon.errors import (
     AuthError,

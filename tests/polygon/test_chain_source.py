@@ -134,6 +134,8 @@ def test_a_ticker_without_contracts_in_the_window_is_unknown(fetcher, mocked):
         fetcher.fetch("NOPE", EngineConfig(), empty.as_of)
 
 
-@pytest.mark.parametrize(("price", "strike"), [(600.4, 600.0), (603.0, 600.0), (97.6, 100.0), (1234.0, 1250.0), (2.1, 2.0), (7.0, 5.0)])
+@pytest.mark.parametrize(
+    ("price", "strike"), [(600.4, 600.0), (603.0, 600.0), (97.6, 100.0), (1234.0, 1250.0), (2.1, 2.0), (7.0, 5.0)]
+)
 def test_the_probe_strike_is_a_standard_strike_near_the_price(price, strike):
     assert probe_strike(price) == strike

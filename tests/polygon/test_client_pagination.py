@@ -20,7 +20,10 @@ def test_next_url_on_another_host_is_asked_of_our_base_url(client, mocked):
     mocked.get(
         SNAPSHOT,
         match=[matchers.query_param_matcher({"limit": "250"})],
-        json={"results": [_row("2030-01-18")], "next_url": "https://api.polygon.io/v3/snapshot/options/AAPL?cursor=P2&apiKey=leak"},
+        json={
+            "results": [_row("2030-01-18")],
+            "next_url": "https://api.polygon.io/v3/snapshot/options/AAPL?cursor=P2&apiKey=leak",
+        },
     )
     mocked.get(SNAPSHOT, match=[matchers.query_param_matcher({"cursor": "P2"})], json={"results": [_row("2030-02-15")]})
 

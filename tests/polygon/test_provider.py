@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanner.polygon.client import PolygonClient
-from scanner.polygon.provider import SIMULATED_API_KEY, market_provider, reset_market_provider
+from forwardfactor.runtime import SIMULATED_API_KEY, market_provider, reset_market_provider
 
 
 @pytest.fixture
@@ -51,9 +50,9 @@ def test_no_key_and_no_url_starts_one_embedded_market(settings, fresh_provider):
     settings.POLYGON_REST_URL = "https://api.polygon.io"
 
     # when
-    first, second = market_provider(), PolygonClient.from_settings()
+    first, second = market_provider(), market_provider()
 
     # then one simulator, on loopback, answering
-    assert first.simulator is not None and second is first.client
+    assert first.simulator is not None and second is first
     assert first.rest_url.startswith("http://127.0.0.1:") and first.ws_url.startswith("ws://127.0.0.1:")
     assert first.client.market_status().server_time is not None

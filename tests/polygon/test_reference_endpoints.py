@@ -78,7 +78,13 @@ def test_grouped_rows_with_missing_optional_fields(client, mocked):
     assert bars[1].volume == 0.0
 
 
-@given(st.lists(st.dictionaries(st.sampled_from(list(ROW)), st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5))))
+@given(
+    st.lists(
+        st.dictionaries(
+            st.sampled_from(list(ROW)), st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
+        )
+    )
+)
 @settings(max_examples=200, deadline=None)
 def test_any_grouped_rows_parse_without_crashing(rows):
     bars = market_types.daily_bars(rows)

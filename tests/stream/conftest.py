@@ -15,7 +15,7 @@ from scanner.stream.consumer import StreamConfig, StreamConsumer
 from scanner.stream.service import StreamResult, run_stream
 from scanner.stream.trigger import Move
 from scanner.stream.watchset import WatchSet
-from tests.polling import wait_for
+from testing.polling import wait_for
 
 
 class ScriptedTape:
@@ -38,13 +38,22 @@ class ScriptedTape:
 
 
 def aggregate(symbol: str, close: float, end_ms: int) -> dict:
-    return {"ev": "A", "sym": symbol, "v": 100, "o": close, "h": close, "l": close, "c": close,
-            "s": end_ms - 1000, "e": end_ms}
+    return {
+        "ev": "A",
+        "sym": symbol,
+        "v": 100,
+        "o": close,
+        "h": close,
+        "l": close,
+        "c": close,
+        "s": end_ms - 1000,
+        "e": end_ms,
+    }
 
 
 @pytest.fixture
 def scripted_market() -> Iterator[tuple[object, ScriptedTape]]:
-    from scanner.marketsim.server import MarketSimServer
+    from marketsim.server import MarketSimServer
 
     tape = ScriptedTape()
     sim = MarketSimServer(seed=7, speed=1.0, event_source=tape).start()
@@ -54,7 +63,7 @@ def scripted_market() -> Iterator[tuple[object, ScriptedTape]]:
 
 @pytest.fixture
 def market() -> Iterator[object]:
-    from scanner.marketsim.server import MarketSimServer
+    from marketsim.server import MarketSimServer
 
     sim = MarketSimServer(seed=7, speed=1.0).start()
     yield sim
@@ -99,12 +108,26 @@ def start_stream(redis_client) -> Iterator[Callable[..., RunningStream]]:
             running.moves.extend(moves)
             return len(moves)
 
-        config = StreamConfig(ws_url, "test-key", wire.channel(kwargs.pop("channel", "A")),
-                              min_interval_s=kwargs.pop("min_interval_s", 60), stall_s=kwargs.pop("stall_s", 30),
-                              backoff_initial_s=0.1, backoff_max_s=1.0, metrics_interval_s=60, session_poll_s=1)
-        options = dict(config=config, stop=running.stop_flag, redis_client=redis_client,
-                       session_open=lambda: True, leader_ttl_s=kwargs.pop("leader_ttl_s", 6), market_clock_ms=None,
-                       on_consumer=running.consumers.append)
+        config = StreamConfig(
+            ws_url,
+            "test-key",
+            wire.channel(kwargs.pop("channel", "A")),
+            min_interval_s=kwargs.pop("min_interval_s", 60),
+            stall_s=kwargs.pop("stall_s", 30),
+            backoff_initial_s=0.1,
+            backoff_max_s=1.0,
+            metrics_interval_s=60,
+            session_poll_s=1,
+        )
+        options = dict(
+            config=config,
+            stop=running.stop_flag,
+            redis_client=redis_client,
+            session_open=lambda: True,
+            leader_ttl_s=kwargs.pop("leader_ttl_s", 6),
+            market_clock_ms=None,
+            on_consumer=running.consumers.append,
+        )
         if symbols is not None:
             options["load_watch_set"] = lambda: WatchSet(frozenset(symbols))
         if record:

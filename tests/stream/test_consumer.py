@@ -12,7 +12,7 @@ import pytest
 
 from scanner.stream.consumer import AuthFailed
 from scanner.stream.references import REFERENCES_KEY
-from tests.polling import wait_for
+from testing.polling import wait_for
 from tests.stream.conftest import aggregate, subscribed
 
 pytestmark = pytest.mark.services
@@ -25,8 +25,9 @@ def processed(running, count: int) -> bool:
     return counts.events - counts.ignored >= count
 
 
-def test_a_small_move_does_not_trigger_and_a_half_percent_move_triggers_once(scripted_market, start_stream,
-                                                                              redis_client):
+def test_a_small_move_does_not_trigger_and_a_half_percent_move_triggers_once(
+    scripted_market, start_stream, redis_client
+):
     # given a consumer watching AAPL on the simulated market
     sim, tape = scripted_market
     running = start_stream(sim.ws_url, {"AAPL"})
@@ -139,10 +140,14 @@ def test_junk_frames_from_the_server_do_not_stop_the_reader(scripted_market, sta
     running = start_stream(sim.ws_url, {"AAPL"}, min_interval_s=0)
     wait_for(lambda: "AAPL" in subscribed(sim), what="the subscribe")
     # when malformed events arrive between good ones
-    tape.send(aggregate("AAPL", 100.0, T0),
-              {"ev": "A", "sym": "AAPL", "c": "abc", "e": T0}, {"ev": "A", "sym": "AAPL", "c": None},
-              {"ev": "A", "sym": "AAPL", "c": -5.0, "e": T0}, {"ev": "A", "sym": "AAPL", "c": [1], "e": T0},
-              aggregate("AAPL", 101.0, T0 + 1000))
+    tape.send(
+        aggregate("AAPL", 100.0, T0),
+        {"ev": "A", "sym": "AAPL", "c": "abc", "e": T0},
+        {"ev": "A", "sym": "AAPL", "c": None},
+        {"ev": "A", "sym": "AAPL", "c": -5.0, "e": T0},
+        {"ev": "A", "sym": "AAPL", "c": [1], "e": T0},
+        aggregate("AAPL", 101.0, T0 + 1000),
+    )
     wait_for(lambda: running.moves, what="the move after the junk")
     # then the good events still trigger
     assert [(m.reference, m.price) for m in running.moves] == [(100.0, 101.0)]
@@ -178,8 +183,9 @@ def test_a_stalled_stream_is_reconnected(scripted_market, start_stream):
     running = start_stream(sim.ws_url, {"AAPL"}, stall_s=1.0)
     # when no message arrives for longer than that
     # then it reconnects
-    wait_for(lambda: running.consumer.stats.stalls >= 1 and running.consumer.stats.connects >= 2,
-             what="a stall reconnect")
+    wait_for(
+        lambda: running.consumer.stats.stalls >= 1 and running.consumer.stats.connects >= 2, what="a stall reconnect"
+    )
 
 
 def test_auth_failed_stops_with_a_clear_error_and_no_retry(market, start_stream):
@@ -213,8 +219,13 @@ def test_the_standby_takes_over_when_the_leader_dies(market, start_stream, redis
     # given a leader in another process, streaming
     from scanner.stream.leader import LEADER_KEY
 
-    leader = subprocess.Popen([sys.executable, "-c", STANDBY_LEADER_SCRIPT, market.ws_url], cwd=os.getcwd(),
-                              env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    leader = subprocess.Popen(
+        [sys.executable, "-c", STANDBY_LEADER_SCRIPT, market.ws_url],
+        cwd=os.getcwd(),
+        env={**os.environ},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_for(lambda: redis_client.get(LEADER_KEY), timeout=30, what="the leader to take the lock")
         wait_for(lambda: "AAPL" in subscribed(market), timeout=30, what="the leader to subscribe")
@@ -226,8 +237,11 @@ def test_the_standby_takes_over_when_the_leader_dies(market, start_stream, redis
         leader.send_signal(signal.SIGKILL)
         leader.wait(10)
         # then the standby streams within 10 s
-        wait_for(lambda: standby.consumers and standby.consumers[0].state == "streaming", timeout=10,
-                 what="the standby to take over")
+        wait_for(
+            lambda: standby.consumers and standby.consumers[0].state == "streaming",
+            timeout=10,
+            what="the standby to take over",
+        )
     finally:
         if leader.poll() is None:
             leader.kill()

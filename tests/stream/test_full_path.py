@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.pipeline.smtp_sink import SmtpSink
-from tests.polling import wait_for
+from testing.polling import wait_for
+from testing.smtp_sink import SmtpSink
 from tests.stream.conftest import subscribed
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 @pytest.fixture
 def bumped_market(settings, shared_state_reset):
     """A simulated market in session with FAKE1, whose chain carries an event bump (FF about 0.5)."""
-    from scanner.marketsim.server import MarketSimServer
-    from scanner.polygon.provider import using_market
+    from forwardfactor.runtime import using_market
+    from marketsim.server import MarketSimServer
 
     server = MarketSimServer(seed=6, speed=1.0)
     server.add_ticker("FAKE1", price=110.0, volume=50_000_000, has_options=True, ff_bump=0.5)

@@ -117,8 +117,14 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=5),
     max_leaves=12,
 )
-price_like = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(), st.text(max_size=4),
-                       st.none(), st.booleans(), st.lists(st.integers(), max_size=2))
+price_like = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(),
+    st.text(max_size=4),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+)
 event_like = st.fixed_dictionaries(
     {"ev": st.sampled_from(["T", "A", "Q", "status", 7]), "sym": st.sampled_from(["AAPL", "MSFT", 3, None, ""])},
     optional={"p": price_like, "t": price_like, "c": price_like, "e": price_like},

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from scanner.market_clock import set_clock_source
-from tests.polling import wait_for
+from market.clock import set_clock_source
+from testing.polling import wait_for
 from tests.stream.conftest import subscribed
 
 pytestmark = pytest.mark.services
@@ -38,9 +38,8 @@ def test_a_subscription_saved_in_the_database_reaches_the_socket_within_2_second
     from accounts.models import Subscription
 
     Subscription.objects.create(user=trader, ticker="AAPL")
-    running = start_stream(market.ws_url)
+    start_stream(market.ws_url)
     wait_for(lambda: "AAPL" in subscribed(market), what="the initial subscribe")
-    running.consumer  # started
     # when a user subscribes to MSFT
     Subscription.objects.create(user=trader, ticker="msft")
     # then the market sees the subscribe within 2 s
@@ -63,8 +62,8 @@ def test_a_deleted_subscription_is_unsubscribed(market, sim_clock, trader, start
 
 def test_a_universe_change_message_reaches_the_socket(market, sim_clock, trader, start_stream, shared_state_reset):
     # given a streaming consumer with no subscriptions
+    from discovery.models import UniverseMember, UniverseSnapshot
     from forwardfactor.shared_state import shared_redis
-    from scanner.models import UniverseMember, UniverseSnapshot
     from scanner.stream.watchset import publish_watchset_change
 
     running = start_stream(market.ws_url)
@@ -111,8 +110,9 @@ def test_the_heartbeat_does_nothing_outside_a_session(trader):
     assert outcome == {"enqueued": 0, "skipped": "market closed"}
 
 
-def test_the_health_check_passes_while_the_consumer_runs_and_fails_after(market, start_stream, redis_client,
-                                                                          shared_state_reset, capsys):
+def test_the_health_check_passes_while_the_consumer_runs_and_fails_after(
+    market, start_stream, redis_client, shared_state_reset, capsys
+):
     # given a running consumer
     running = start_stream(market.ws_url, {"AAPL"})
     wait_for(lambda: running.consumer.state == "streaming", what="streaming")

@@ -86,7 +86,9 @@ def _row(record: dict[str, str], default_source: str, where: str) -> EarningsRow
         day = date.fromisoformat(record["date"])
     except ValueError:
         raise CommandError(f"{where}: date {record['date']!r} is not YYYY-MM-DD") from None
-    return EarningsRow(ticker, day, _move(record.get("expected_move", ""), where), record.get("source") or default_source)
+    return EarningsRow(
+        ticker, day, _move(record.get("expected_move", ""), where), record.get("source") or default_source
+    )
 
 
 def _move(raw: str, where: str) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("ticker", help="Underlying symbol, e.g. AAPL.")
         parser.add_argument(
-            "--chain-file", metavar="PATH",
+            "--chain-file",
+            metavar="PATH",
             help="A saved snapshot in Polygon's /v3/snapshot/options format: one page or a JSON array of pages.",
         )
         parser.add_argument(
-            "--as-of", metavar="ISO8601",
+            "--as-of",
+            metavar="ISO8601",
             help="Compute times to expiry from this moment instead of the snapshot's own timestamp, e.g. "
             "2025-03-03T10:00-05:00 (without an offset: New York time).",
         )
@@ -50,7 +52,9 @@ class Command(BaseCommand):
         ticker = _ticker(options["ticker"])
         as_of = _as_of(options["as_of"])
         config = engine_config()
-        chain = _chain_from_file(options["chain_file"], ticker, as_of) if options["chain_file"] else _fetch(ticker, config)
+        chain = (
+            _chain_from_file(options["chain_file"], ticker, as_of) if options["chain_file"] else _fetch(ticker, config)
+        )
         if chain.ticker and chain.ticker != ticker:
             raise CommandError(f"the chain is for {chain.ticker}, not {ticker}")
         when = as_of or chain.as_of
@@ -125,23 +129,49 @@ def _cell(value: Any, kind: str = "") -> str:
 
 
 def _table(result: ChainScan) -> str:
-    when = result.as_of.astimezone(timezone.utc).isoformat(timespec="seconds") if result.as_of else "-"
+    when = result.as_of.astimezone(UTC).isoformat(timespec="seconds") if result.as_of else "-"
     lines = [
         f"{result.ticker} @ {_cell(result.underlying_price, 'money')}  as of {when}  "
         f"{result.contracts} contracts" + (f", dropped {result.dropped}" if result.dropped else "")
     ]
-    header = ("pair", "structure", "front", "back", "strike", "front iv", "back iv", "fwd iv", "FF",
-              "FF cm", "FF ex-earn", "debit", "liquid", "flags / reasons")
+    header = (
+        "pair",
+        "structure",
+        "front",
+        "back",
+        "strike",
+        "front iv",
+        "back iv",
+        "fwd iv",
+        "FF",
+        "FF cm",
+        "FF ex-earn",
+        "debit",
+        "liquid",
+        "flags / reasons",
+    )
     rows = [header]
     for s in result.signals:
         strike = f"{s['strike']:g}" + (f"/{s['put_strike']:g}" if s.get("put_strike") is not None else "")
         notes = ", ".join(s["flags"] + s["reasons"])
-        rows.append((
-            s["pair"], s["structure"], f"{s['front_expiry']} ({s['front_dte']}d)", f"{s['back_expiry']} ({s['back_dte']}d)",
-            strike, _cell(s["front_iv"], "pct"), _cell(s["back_iv"], "pct"), _cell(s["forward_iv"], "pct"),
-            _cell(s["ff"], "ff"), _cell(s["ff_constant_maturity"], "ff"), _cell(s["ff_ex_earnings"], "ff"),
-            _cell(s["debit"], "money"), "yes" if s["passes_liquidity"] else "no", notes,
-        ))
+        rows.append(
+            (
+                s["pair"],
+                s["structure"],
+                f"{s['front_expiry']} ({s['front_dte']}d)",
+                f"{s['back_expiry']} ({s['back_dte']}d)",
+                strike,
+                _cell(s["front_iv"], "pct"),
+                _cell(s["back_iv"], "pct"),
+                _cell(s["forward_iv"], "pct"),
+                _cell(s["ff"], "ff"),
+                _cell(s["ff_constant_maturity"], "ff"),
+                _cell(s["ff_ex_earnings"], "ff"),
+                _cell(s["debit"], "money"),
+                "yes" if s["passes_liquidity"] else "no",
+                notes,
+            )
+        )
     if len(rows) > 1:
         widths = [max(len(r[i]) for r in rows) for i in range(len(header) - 1)]
         for row in rows:

@@ -27,26 +27,33 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--check", action="store_true",
+            "--check",
+            action="store_true",
             help="Health check: read this host's heartbeat key and exit 0 (fresh) or 1 (missing or stale).",
         )
         parser.add_argument(
-            "--channel", choices=sorted(wire.CHANNELS),
+            "--channel",
+            choices=sorted(wire.CHANNELS),
             help="Price events to follow: A per-second aggregates, AM per-minute, T trades "
             f"(default STREAM_CHANNEL={settings.STREAM_CHANNEL}).",
         )
         parser.add_argument(
-            "--threshold", type=_fraction, metavar="FRACTION",
+            "--threshold",
+            type=_fraction,
+            metavar="FRACTION",
             help=f"Move that triggers a rescan, as a fraction (default STREAM_MOVE_THRESHOLD="
             f"{settings.STREAM_MOVE_THRESHOLD}); a ticker's own move_threshold still wins.",
         )
         parser.add_argument(
-            "--duration", type=_positive, metavar="SECONDS",
+            "--duration",
+            type=_positive,
+            metavar="SECONDS",
             help="Stop after this many seconds (default: run until stopped).",
         )
 
-    def handle(self, *args, check: bool, channel: str | None, threshold: float | None, duration: float | None,
-               **options) -> None:
+    def handle(
+        self, *args, check: bool, channel: str | None, threshold: float | None, duration: float | None, **options
+    ) -> None:
         if check:
             self._check()
             return

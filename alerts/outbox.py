@@ -1,0 +1,348 @@
+"""From routed signals to Alert rows, and the states an alert moves through on its way out.
+
+No spam: a cooldown per (user, ticker, pair, structure) broken only by a clear FF rise, an optional
+"seen in N consecutive scans" rule, per-user daily caps (per trading day), quiet hours and a daily
+digest (alerts held and sent together later). Exactly once: the Alert unique key makes a re-run
+create nothing, and sending moves alerts pending -> sending -> sent | failed with conditional
+UPDATEs guarded by the claim of one send task, so a task that runs twice sends once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from accounts.models import AlertSettings
+from alerts.models import Alert
+from alerts.routing import Recipient
+from scanner.models import Scan, Signal
+
+CooldownKey = tuple[int, str, str]  # user, pair, structure
+SignalKey = tuple[str, str]  # pair, structure
+
+
+def ff_bucket(ff: float) -> int:
+    """The FF level an alert belongs to; a re-run of the same level collides on the unique key."""
+    return math.floor(ff / settings.ALERT_FF_BUCKET + 1e-9)
+
+
+@dataclass
+class AlertHistory:
+    """What the no-spam rules need to know about the past, loaded once per scan."""
+
+    last_alert: dict[CooldownKey, tuple[float, datetime]] = field(default_factory=dict)
+    sent_today: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    previous_scans: list[dict[SignalKey, float]] = field(default_factory=list)  # newest first
+
+
+def lock_recipients(user_ids: Iterable[int]) -> None:
+    """Lock these users' AlertSettings rows until the transaction ends (PostgreSQL; SQLite ignores it).
+
+    One query whatever the number of users. Rows are locked in id order, so two scans sharing
+    users wait for each other instead of deadlocking.
+    """
+    ids = sorted(user_ids)
+    if ids:
+        list(
+            AlertSettings.objects.select_for_update(no_key=True)
+            .filter(user_id__in=ids)
+            .order_by("pk")
+            .values_list("pk")
+        )
+
+
+def load_history(
+    ticker: str, day: date, recipients: Sequence[Recipient], now: datetime, exclude_scan_id: int | None
+) -> AlertHistory:
+    """Three queries at most, whatever the number of recipients."""
+    history = AlertHistory()
+    if not recipients:
+        return history
+    longest_cooldown = max(r.cooldown_minutes for r in recipients)
+    recent = (
+        Alert.objects.filter(ticker=ticker, created_at__gte=now - timedelta(minutes=longest_cooldown))
+        .exclude(status__in=[Alert.Status.FAILED, Alert.Status.CANCELLED])
+        .values_list("user_id", "pair", "structure", "ff", "created_at")
+    )
+    for user_id, pair, structure, ff, created_at in recent:
+        key = (user_id, pair, structure)
+        if key not in history.last_alert or history.last_alert[key][1] < created_at:
+            history.last_alert[key] = (ff, created_at)
+    counts = (
+        Alert.objects.filter(trading_day=day, user_id__in=sorted({r.user_id for r in recipients}))
+        .exclude(status__in=[Alert.Status.FAILED, Alert.Status.CANCELLED])
+        .values("user_id", "kind")
+        .annotate(n=Count("id"))
+    )
+    for row in counts:
+        history.sent_today[row["user_id"]][row["kind"]] += row["n"]
+    needed = max(r.consecutive_scans for r in recipients) - 1
+    if needed > 0:
+        earlier = Scan.objects.filter(ticker=ticker, outcome=Scan.Outcome.OK)
+        if exclude_scan_id is not None:
+            earlier = earlier.exclude(pk=exclude_scan_id)
+        latest = earlier.order_by("-started_at").values("pk")[:needed]
+        # One query; the outer join keeps a scan that found no signal at all (it breaks a streak).
+        rows = Scan.objects.filter(pk__in=latest).values_list(
+            "pk", "started_at", "signals__pair", "signals__structure", "signals__ff"
+        )
+        by_scan: dict[int, dict[SignalKey, float]] = {}
+        started: dict[int, datetime] = {}
+        for scan_id, started_at, pair, structure, ff in rows:
+            seen = by_scan.setdefault(scan_id, {})
+            started[scan_id] = started_at
+            if ff is not None:
+                seen[(pair, structure)] = ff
+        history.previous_scans = [by_scan[pk] for pk in sorted(by_scan, key=started.__getitem__, reverse=True)]
+    return history
+
+
+def plan_alerts(
+    signals: Sequence[Signal],
+    routed: dict[int, list[Recipient]],
+    history: AlertHistory,
+    now: datetime,
+) -> list[Alert]:
+    """Unsaved alerts for the routed (signal index -> recipients) pairs that pass the no-spam rules.
+
+    Signals are taken best FF first, so a daily cap keeps the strongest ones.
+    """
+    alerts: list[Alert] = []
+    for index in sorted(routed, key=lambda i: -(signals[i].ff or 0.0)):
+        signal = signals[index]
+        bucket = ff_bucket(signal.ff)
+        for recipient in routed[index]:
+            if not _passes_no_spam(signal, recipient, history, now):
+                continue
+            status, send_after = delivery_time(recipient, now)
+            alerts.append(
+                Alert(
+                    user_id=recipient.user_id,
+                    signal=signal,
+                    kind=recipient.kind,
+                    status=status,
+                    send_after=send_after,
+                    ticker=signal.ticker,
+                    structure=signal.structure,
+                    pair=signal.pair,
+                    front_expiry=signal.front_expiry,
+                    back_expiry=signal.back_expiry,
+                    trading_day=signal_trading_day(signal),
+                    ff_bucket=bucket,
+                    ff=signal.ff,
+                    created_at=now,
+                )
+            )
+            history.last_alert[(recipient.user_id, signal.pair, signal.structure)] = (signal.ff, now)
+            history.sent_today[recipient.user_id][recipient.kind] += 1
+    return alerts
+
+
+def signal_trading_day(signal: Signal) -> date:
+    from market.clock import trading_day
+
+    return trading_day(signal.as_of)
+
+
+def _passes_no_spam(signal: Signal, recipient: Recipient, history: AlertHistory, now: datetime) -> bool:
+    last = history.last_alert.get((recipient.user_id, signal.pair, signal.structure))
+    if last is not None:
+        last_ff, last_at = last
+        in_cooldown = now - last_at < timedelta(minutes=recipient.cooldown_minutes)
+        if in_cooldown and signal.ff < last_ff + settings.ALERT_COOLDOWN_BREAK_FF - 1e-9:
+            return False
+    needed = recipient.consecutive_scans - 1
+    if needed > 0:
+        previous = history.previous_scans[:needed]
+        key = (signal.pair, signal.structure)
+        threshold = recipient.criteria.threshold
+        if len(previous) < needed or any(scan.get(key, -math.inf) < threshold for scan in previous):
+            return False
+    today = history.sent_today[recipient.user_id]
+    if sum(today.values()) >= recipient.daily_cap:
+        return False
+    if recipient.kind == Alert.Kind.DISCOVERY and today[Alert.Kind.DISCOVERY] >= recipient.discovery_daily_cap:
+        return False
+    return True
+
+
+def delivery_time(recipient: Recipient, now: datetime) -> tuple[str, datetime | None]:
+    """PENDING now, or HELD until the daily digest time or the end of quiet hours (user's time zone)."""
+    zone = ZoneInfo(recipient.timezone)
+    local_now = now.astimezone(zone)
+    if recipient.delivery == AlertSettings.Delivery.DAILY_DIGEST:
+        due = _next_local(local_now, settings.ALERT_DIGEST_TIME, zone, inclusive=False)
+        if in_quiet_hours(due.timetz().replace(tzinfo=None), recipient.quiet_hours_start, recipient.quiet_hours_end):
+            due = _next_local(due, recipient.quiet_hours_end, zone, inclusive=False)
+        return Alert.Status.HELD, due.astimezone(UTC)
+    if in_quiet_hours(local_now.time(), recipient.quiet_hours_start, recipient.quiet_hours_end):
+        due = _next_local(local_now, recipient.quiet_hours_end, zone, inclusive=False)
+        return Alert.Status.HELD, due.astimezone(UTC)
+    return Alert.Status.PENDING, None
+
+
+def in_quiet_hours(at: time, start: time | None, end: time | None) -> bool:
+    """Quiet from ``start`` (inclusive) to ``end`` (exclusive); an overnight span wraps past midnight."""
+    if start is None or end is None or start == end:
+        return False
+    if start < end:
+        return start <= at < end
+    return at >= start or at < end
+
+
+def _next_local(after: datetime, at: time, zone: ZoneInfo, inclusive: bool) -> datetime:
+    """The first wall-clock ``at`` in ``zone`` later than ``after`` (or equal, when inclusive)."""
+    local = after.astimezone(zone)
+    candidate = datetime.combine(local.date(), at, tzinfo=zone)
+    if candidate < local or (candidate == local and not inclusive):
+        candidate = datetime.combine(local.date() + timedelta(days=1), at, tzinfo=zone)
+    return candidate
+
+
+def save_alerts(alerts: Iterable[Alert]) -> list[tuple[int, str]]:
+    """Insert the alerts, skipping any the unique key already holds; (id, status) of the new ones.
+
+    Alerts are planned for freshly saved signals, so the rows pointing at those signals are the new ones.
+    """
+    alerts = list(alerts)
+    if not alerts:
+        return []
+    Alert.objects.bulk_create(alerts, ignore_conflicts=True)
+    signal_ids = list({alert.signal_id for alert in alerts})
+    return list(Alert.objects.filter(signal_id__in=signal_ids).order_by("pk").values_list("pk", "status"))
+
+
+def pending_alert_ids_of_scan(scan_id: int) -> list[int]:
+    return list(
+        Alert.objects.filter(signal__scan_id=scan_id, status=Alert.Status.PENDING)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+# --- state transitions --------------------------------------------------------------------------
+
+
+def claim_pending(alert_ids: Sequence[int], token: str) -> list[int]:
+    """Move the given alerts to SENDING under ``token``; alerts already claimed by ``token`` (a retry or
+    a redelivery of the same task) are kept. Returns the ids this token now holds, in id order."""
+    now = timezone.now()
+    claimed = Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.PENDING).update(
+        status=Alert.Status.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+    )
+    requested = sorted(set(alert_ids))
+    if claimed == len(requested):
+        return requested  # the usual first attempt: every one was pending and is now this token's
+    return _held_by(token, Q(pk__in=alert_ids))
+
+
+def claim_due_held(user_ids: Sequence[int], token: str, now: datetime) -> list[int]:
+    """Move held alerts whose time has come to SENDING under ``token`` (digests)."""
+    Alert.objects.filter(user_id__in=user_ids, status=Alert.Status.HELD, send_after__lte=now).update(
+        status=Alert.Status.SENDING, claimed_by=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    )
+    return _held_by(token, Q(user_id__in=user_ids))
+
+
+def _held_by(token: str, where: Q) -> list[int]:
+    return list(
+        Alert.objects.filter(where, status=Alert.Status.SENDING, claimed_by=token)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def mark_sent(alert_ids: Sequence[int], token: str) -> int:
+    # Plain SQL: this runs once per message of a fan-out, where the ORM's per-call cost showed.
+    placeholders = ", ".join(["%s"] * len(alert_ids))
+    sql = (
+        f"UPDATE {Alert._meta.db_table} SET status = %s, sent_at = %s, error = '' "
+        f"WHERE status = %s AND claimed_by = %s AND id IN ({placeholders})"
+    )
+    sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Alert.Status.SENT.value, sent_at, Alert.Status.SENDING.value, token, *alert_ids])
+        return cursor.rowcount
+
+
+@contextmanager
+def relaxed_commits() -> Iterator[None]:
+    """On PostgreSQL, commit without waiting for the WAL flush (``synchronous_commit = off``).
+
+    For the per-message "sent" marks: a commit is still atomic and visible at once, so a killed
+    worker loses nothing; only a crash of PostgreSQL itself could lose the last fraction of a second
+    of marks (those alerts would be re-sent after ALERT_SEND_LEASE_MINUTES).
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO OFF")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
+def mark_failed(alert_ids: Sequence[int], token: str, error: str) -> int:
+    return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.SENDING, claimed_by=token).update(
+        status=Alert.Status.FAILED, error=error[:2000]
+    )
+
+
+def mark_cancelled(alert_ids: Sequence[int], token: str, reason: str) -> int:
+    return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.SENDING, claimed_by=token).update(
+        status=Alert.Status.CANCELLED, error=reason
+    )
+
+
+def fail_held(token: str, error: str) -> int:
+    """Fail every alert the token still holds (its task gives up)."""
+    return Alert.objects.filter(status=Alert.Status.SENDING, claimed_by=token).update(
+        status=Alert.Status.FAILED, error=error[:2000]
+    )
+
+
+def record_attempt_error(token: str, error: str) -> int:
+    """Note a transient failure on every alert the token still holds (they stay SENDING for the retry)."""
+    return Alert.objects.filter(status=Alert.Status.SENDING, claimed_by=token).update(error=error[:2000])
+
+
+def release_stale(now: datetime) -> list[int]:
+    """Alerts that should have gone out but have no live task: back to PENDING, ids returned for re-enqueueing.
+
+    PENDING rows older than ALERT_SEND_LEASE_MINUTES (their enqueue was lost) and SENDING rows claimed
+    longer ago than that (their task died and was not redelivered). A still-queued task for a re-enqueued
+    alert finds it claimed and sends nothing. Resending the latter is the
+    documented duplicate window: the dead task may have had its last message accepted by SMTP.
+    """
+    lease = now - timedelta(minutes=settings.ALERT_SEND_LEASE_MINUTES)
+    stale = Alert.objects.filter(status=Alert.Status.SENDING, claimed_at__lt=lease)
+    # Digest alerts (they have a send_after) go back to HELD so they still leave as a digest.
+    stale.filter(send_after__isnull=False).update(status=Alert.Status.HELD, claimed_by="")
+    stale.filter(send_after__isnull=True).update(status=Alert.Status.PENDING, claimed_by="")
+    return list(
+        Alert.objects.filter(status=Alert.Status.PENDING, created_at__lt=lease)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def users_with_due_digests(now: datetime) -> list[int]:
+    return list(
+        Alert.objects.filter(status=Alert.Status.HELD, send_after__lte=now)
+        .order_by("user_id")
+        .values_list("user_id", flat=True)
+        .distinct()
+    )

@@ -1,0 +1,62 @@
+"""From a scan's stored signals to alerts and send batches, hooked onto the scan service.
+
+The scanner announces each scan (``scanner.scanning.signals_stored`` inside its transaction,
+``scan_finished`` after it commits); this module answers: route the signals to their users, store
+the alerts, and enqueue one ``send_alerts`` task per batch of the scan's pending alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from alerts import outbox, routing
+from alerts.tasks import enqueue_alert_batches
+from market.clock import trading_day
+from scanner import scanning
+from scanner.models import Scan, Signal
+
+
+def alert_signals(
+    ticker: str, signals: Sequence[Signal], scan_id: int | None, now: datetime | None = None
+) -> list[tuple[int, str]]:
+    """Route a scan's saved signals to their users and store the alerts; (id, status) of the new ones.
+
+    A fixed number of queries whatever the number of users. ``now`` is wall-clock time (cooldowns,
+    quiet hours); the trading day comes from the signals' own timestamp. The routed users stay locked
+    from counting their alerts of the day until the new ones are committed, so scans of different
+    tickers alerting the same user at once cannot together exceed a daily cap.
+    """
+    if not signals:
+        return []
+    now = now or timezone.now()
+    day = trading_day(signals[0].as_of)
+    recipients = routing.candidate_recipients(ticker, day)
+    routed = routing.route_signals([s.data for s in signals], recipients)
+    if not routed:
+        return []
+    routed_recipients = [r for rs in routed.values() for r in rs]
+    with transaction.atomic(savepoint=False):
+        outbox.lock_recipients({r.user_id for r in routed_recipients})
+        history = outbox.load_history(ticker, day, routed_recipients, now, scan_id)
+        return outbox.save_alerts(outbox.plan_alerts(signals, routed, history, now))
+
+
+def alert_stored_signals(sender, scan: Scan, signals: Sequence[Signal], **kwargs) -> int:
+    return len(alert_signals(scan.ticker, signals, scan.pk))
+
+
+def send_pending_alerts(
+    sender, scan: Scan, dispatch: Callable[[Sequence[int]], None] | None = None, **kwargs
+) -> list[int]:
+    pending = outbox.pending_alert_ids_of_scan(scan.pk)
+    (dispatch or enqueue_alert_batches)(pending)
+    return pending
+
+
+def connect() -> None:
+    scanning.signals_stored.connect(alert_stored_signals, sender=Scan, dispatch_uid="alerts.alert_stored_signals")
+    scanning.scan_finished.connect(send_pending_alerts, sender=Scan, dispatch_uid="alerts.send_pending_alerts")

@@ -1,2 +1,0 @@
-"""A simulated Polygon: a deterministic synthetic market served over the vendor's REST API and
-WebSocket protocol on one loopback port. Entry point: ``scanner.marketsim.server.MarketSimServer``."""

@@ -1,0 +1,122 @@
+"""Hand-made engine signal dicts, users with settings, and saved scans for the pipeline tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from accounts.models import Subscription, User
+from discovery.models import UniverseMember, UniverseSnapshot
+from scanner.models import Scan, Signal
+
+# A Tuesday, 11:00 New York: inside the session.
+AS_OF = datetime(2025, 3, 4, 16, 0, tzinfo=UTC)
+
+
+def signal_dict(
+    ticker: str = "AAPL",
+    structure: str = "atm_call_calendar",
+    pair: str = "30-60",
+    ff: float | None = 0.30,
+    open_interest: float | None = 500,
+    volume: float = 50,
+    spread_pct: float = 3.0,
+    as_of: datetime = AS_OF,
+) -> dict:
+    front_dte, back_dte = (int(x) for x in pair.split("-"))
+    front = (as_of.date() + timedelta(days=front_dte)).isoformat()
+    back = (as_of.date() + timedelta(days=back_dte)).isoformat()
+    names = ["front_call", "back_call"] + (["front_put", "back_put"] if structure == "double_calendar" else [])
+    legs = [
+        {
+            "leg": name,
+            "contract_type": "call" if "call" in name else "put",
+            "expiry": front if name.startswith("front") else back,
+            "strike": 100.0,
+            "bid": 2.9,
+            "ask": 3.0,
+            "mid": 2.95,
+            "spread_pct": spread_pct,
+            "open_interest": open_interest,
+            "volume": volume,
+            "iv": 0.4,
+        }
+        for name in names
+    ]
+    data = {
+        "ticker": ticker,
+        "structure": structure,
+        "pair": pair,
+        "front_expiry": front,
+        "back_expiry": back,
+        "front_dte": front_dte,
+        "back_dte": back_dte,
+        "strike": 100.0,
+        "front_iv": 0.45,
+        "back_iv": 0.35,
+        "forward_iv": 0.2061,
+        "ff": ff,
+        "ff_constant_maturity": None,
+        "ff_ex_earnings": None,
+        "debit": 1.25,
+        "legs": legs,
+        "underlying_price": 100.4,
+        "as_of": as_of.isoformat(),
+        "passes_liquidity": True,
+        "reasons": [],
+        "flags": [],
+    }
+    if structure == "double_calendar":
+        data.update(put_strike=95.0, call_ff=ff, put_ff=None if ff is None else ff + 0.1)
+    return data
+
+
+def saved_signals(*signals: dict, started_at: datetime | None = None) -> list[Signal]:
+    """A completed scan holding the given signal dicts."""
+    first = signals[0]
+    scan = Scan.objects.create(
+        ticker=first["ticker"],
+        reason=Scan.Reason.MANUAL,
+        outcome=Scan.Outcome.OK,
+        started_at=started_at or datetime.fromisoformat(first["as_of"]),
+    )
+    return Signal.objects.bulk_create(
+        [
+            Signal(
+                scan=scan,
+                ticker=s["ticker"],
+                structure=s["structure"],
+                pair=s["pair"],
+                front_expiry=date.fromisoformat(s["front_expiry"]),
+                back_expiry=date.fromisoformat(s["back_expiry"]),
+                ff=s["ff"],
+                passes_liquidity=s["passes_liquidity"],
+                as_of=datetime.fromisoformat(s["as_of"]),
+                data=s,
+            )
+            for s in signals
+        ]
+    )
+
+
+def user(
+    email: str, follows: tuple[str, ...] = (), discovery: bool = False, active: bool = True, **alert_settings
+) -> User:
+    person = User.objects.create_user(email=email, password=None, discovery_mode=discovery, is_active=active)
+    if alert_settings:
+        for name, value in alert_settings.items():
+            setattr(person.alert_settings, name, value)
+        person.alert_settings.save()
+    for ticker in follows:
+        Subscription.objects.create(user=person, ticker=ticker)
+    return person
+
+
+def universe(day: date, *tickers: str) -> UniverseSnapshot:
+    snapshot = UniverseSnapshot.objects.create(session_date=day)
+    UniverseMember.objects.bulk_create(
+        [
+            UniverseMember(snapshot=snapshot, rank=i + 1, ticker=t, volume=1e6, dollar_volume=1e8)
+            for i, t in enumerate(tickers)
+        ]
+    )
+    return snapshot

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerts.models import Alert
+from alerts.outbox import in_quiet_hours
+from alerts.service import alert_signals
+from testing.factories import AS_OF, saved_signals, signal_dict, user
+
+pytestmark = pytest.mark.django_db
+
+
+def scan_at(now: datetime, *signals: dict) -> list[Alert]:
+    """Route one scan of the given signals at wall time ``now``; the alerts it created."""
+    saved = saved_signals(*signals, started_at=now)
+    created = alert_signals(signals[0]["ticker"], saved, saved[0].scan_id, now=now)
+    return list(Alert.objects.filter(pk__in=[pk for pk, _ in created]))
+
+
+def test_cooldown_holds_back_repeats_until_ff_rises_by_the_margin():
+    # given a follower with the default 120-minute cooldown and a first alert at FF 0.30
+    user("f@x.test", follows=("AAPL",))
+    assert len(scan_at(AS_OF, signal_dict(ff=0.30))) == 1
+    # when FF rises by less than 0.05 within the cooldown
+    # then nothing
+    assert scan_at(AS_OF + timedelta(minutes=10), signal_dict(ff=0.34)) == []
+    # when it rises by 0.05 over the last alert
+    # then the cooldown breaks
+    assert [a.ff for a in scan_at(AS_OF + timedelta(minutes=20), signal_dict(ff=0.35))] == [0.35]
+    # and the new alert is the reference: 0.38 is not 0.05 above 0.35
+    assert scan_at(AS_OF + timedelta(minutes=30), signal_dict(ff=0.38)) == []
+
+
+def test_after_the_cooldown_a_new_ff_level_alerts_again():
+    user("f@x.test", follows=("AAPL",), cooldown_minutes=60)
+    scan_at(AS_OF, signal_dict(ff=0.30))
+    # when the cooldown is over and FF sits at another 0.05 level
+    again = scan_at(AS_OF + timedelta(minutes=61), signal_dict(ff=0.27))
+    # then
+    assert [a.ff for a in again] == [0.27]
+
+
+def test_a_rerun_of_the_same_signal_creates_nothing_even_without_cooldown():
+    # given no cooldown at all: only the unique key stands between a re-run and a duplicate
+    user("f@x.test", follows=("AAPL",), cooldown_minutes=0)
+    first = scan_at(AS_OF, signal_dict(ff=0.30))
+    # when the same signal (same expiries, day and FF level) is routed again
+    again = scan_at(AS_OF + timedelta(minutes=5), signal_dict(ff=0.31))
+    # then
+    assert len(first) == 1 and again == []
+    assert Alert.objects.count() == 1
+
+
+def test_seen_in_n_consecutive_scans():
+    # given a follower who wants a signal seen in 3 consecutive scans
+    user("f@x.test", follows=("AAPL",), consecutive_scans=3)
+    # when the signal appears, disappears (FF below threshold), then appears three times
+    assert scan_at(AS_OF, signal_dict(ff=0.30)) == []
+    assert scan_at(AS_OF + timedelta(minutes=1), signal_dict(ff=0.10)) == []
+    assert scan_at(AS_OF + timedelta(minutes=2), signal_dict(ff=0.30)) == []
+    assert scan_at(AS_OF + timedelta(minutes=3), signal_dict(ff=0.30)) == []
+    # then the third in a row alerts
+    assert len(scan_at(AS_OF + timedelta(minutes=4), signal_dict(ff=0.30))) == 1
+
+
+def test_daily_cap_keeps_the_strongest_signals():
+    # given a cap of 2 alerts a day
+    user("f@x.test", follows=("AAPL",), daily_cap=2)
+    # when one scan finds three signals
+    alerts = scan_at(
+        AS_OF,
+        signal_dict(pair="30-60", ff=0.25),
+        signal_dict(pair="30-90", ff=0.40),
+        signal_dict(pair="60-90", ff=0.30),
+    )
+    # then the two best went out and a later scan that day adds nothing
+    assert sorted(a.pair for a in alerts) == ["30-90", "60-90"]
+    assert scan_at(AS_OF + timedelta(hours=3), signal_dict(pair="30-60", ff=0.60)) == []
+
+
+def test_discovery_daily_cap(settings):
+    from testing.factories import universe
+
+    universe(date(2025, 3, 3), "AAPL")
+    user("e@x.test", discovery=True, discovery_threshold=0.1, discovery_daily_cap=1)
+    alerts = scan_at(AS_OF, signal_dict(pair="30-60", ff=0.5), signal_dict(pair="30-90", ff=0.4))
+    assert [(a.pair, a.kind) for a in alerts] == [("30-60", Alert.Kind.DISCOVERY)]
+
+
+def test_quiet_hours_hold_alerts_until_they_end_in_the_users_time_zone():
+    # given quiet hours 22:00-07:00 in Tokyo; AS_OF (16:00 UTC) is 01:00 in Tokyo
+    user("f@x.test", follows=("AAPL",), timezone="Asia/Tokyo", quiet_hours_start=time(22), quiet_hours_end=time(7))
+    # when
+    (alert,) = scan_at(AS_OF, signal_dict(ff=0.30))
+    # then it waits until 07:00 Tokyo = 22:00 UTC
+    assert alert.status == Alert.Status.HELD
+    assert alert.send_after == datetime(2025, 3, 4, 22, 0, tzinfo=UTC)
+
+
+def test_daily_digest_mode_holds_alerts_until_the_digest_time(settings):
+    settings.ALERT_DIGEST_TIME = time(17, 30)
+    user("f@x.test", follows=("AAPL",), delivery="daily_digest", timezone="America/New_York")
+    (alert,) = scan_at(AS_OF, signal_dict(ff=0.30))
+    # 17:30 New York on 2025-03-04 (EST, UTC-5)
+    assert alert.status == Alert.Status.HELD
+    assert alert.send_after == datetime(2025, 3, 4, 22, 30, tzinfo=UTC)
+
+
+times = st.times().map(lambda t: t.replace(microsecond=0, tzinfo=None))
+
+
+@given(at=times, start=times, end=times)
+def test_quiet_hours_cover_the_span_from_start_to_end_across_midnight(at, start, end):
+    # given any time and span; when / then: inside iff within the (possibly wrapping) half-open span
+    def seconds(t: time) -> int:
+        return t.hour * 3600 + t.minute * 60 + t.second
+
+    span = (seconds(end) - seconds(start)) % 86400
+    expected = start != end and (seconds(at) - seconds(start)) % 86400 < span
+    assert in_quiet_hours(at, start, end) == expected

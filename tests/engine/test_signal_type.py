@@ -5,9 +5,9 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from scanner.engine import FFSignal, Leg, scan_chain
-from scanner.engine.scan import EarningsInput
+from scanner.engine import EarningsInput, FFSignal, Leg, scan_chain
 from scanner.engine.timing import trading_date
+from testing.factories import signal_dict
 
 from .synthetic import AS_OF, build_chain, term
 
@@ -64,3 +64,13 @@ def test_double_only_keys_are_the_optional_ones():
     # the type declares as optional exactly what only one structure reports
     assert FFSignal.__optional_keys__ == DOUBLE_ONLY
     assert Leg.__optional_keys__ == {"delta"}
+
+
+@pytest.mark.parametrize("structure", ["atm_call_calendar", "double_calendar"])
+def test_the_hand_made_signals_of_the_tests_are_complete_too(structure: str):
+    # given the factory the routing and email tests feed on (it must not hide a key readers need)
+    # when
+    signal = signal_dict(structure=structure)
+    # then
+    assert_is_ff_signal(signal)
+    assert DOUBLE_ONLY & set(signal) == (DOUBLE_ONLY if structure == "double_calendar" else set())

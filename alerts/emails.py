@@ -35,6 +35,7 @@ from django.urls import reverse
 from accounts.models import Subscription
 from alerts import outbox
 from alerts.models import Alert
+from scanner.engine import FFSignal
 from scanner.models import Signal
 
 logger = logging.getLogger(__name__)
@@ -101,31 +102,36 @@ def _number(value: float | None, digits: int = 2) -> str:
     return "n/a" if value is None or value != value else f"{value:,.{digits}f}"
 
 
+def _optional_number(value: float | None) -> str | None:
+    """None for a figure the templates leave out when unknown (they print "n/a" for the rest)."""
+    return None if value is None else _number(value)
+
+
 def _count(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{int(value):,}"
 
 
-def signal_context(signal: dict) -> dict:
-    """The template view of an engine signal dict: labels and formatted figures."""
+def signal_context(signal: FFSignal) -> dict:
+    """The template view of an engine signal: labels and formatted figures."""
     double = signal["structure"] == "double_calendar"
-    strikes = _number(signal.get("strike"))
+    strikes = _number(signal["strike"])
     if double and signal.get("put_strike") is not None:
-        strikes = f"{_number(signal.get('strike'))} call / {_number(signal.get('put_strike'))} put"
+        strikes = f"{_number(signal['strike'])} call / {_number(signal.get('put_strike'))} put"
     legs = [
         {
-            "leg": leg.get("leg", ""),
-            "contract_type": leg.get("contract_type", ""),
-            "expiry": leg.get("expiry", ""),
-            "strike": _number(leg.get("strike")),
-            "bid": _number(leg.get("bid")),
-            "ask": _number(leg.get("ask")),
-            "mid": _number(leg.get("mid")),
-            "spread_pct": _number(leg.get("spread_pct"), 1) + "%",
-            "open_interest": _count(leg.get("open_interest")),
-            "volume": _count(leg.get("volume")),
-            "iv": _percent(leg.get("iv")),
+            "leg": leg["leg"],
+            "contract_type": leg["contract_type"],
+            "expiry": leg["expiry"],
+            "strike": _number(leg["strike"]),
+            "bid": _number(leg["bid"]),
+            "ask": _number(leg["ask"]),
+            "mid": _number(leg["mid"]),
+            "spread_pct": _number(leg["spread_pct"], 1) + "%",
+            "open_interest": _count(leg["open_interest"]),
+            "volume": _count(leg["volume"]),
+            "iv": _percent(leg["iv"]),
         }
-        for leg in signal.get("legs") or ()
+        for leg in signal["legs"]
     ]
     return {
         "ticker": signal["ticker"],
@@ -134,23 +140,21 @@ def signal_context(signal: dict) -> dict:
         "pair": signal["pair"],
         "front_expiry": signal["front_expiry"],
         "back_expiry": signal["back_expiry"],
-        "front_dte": signal.get("front_dte"),
-        "back_dte": signal.get("back_dte"),
+        "front_dte": signal["front_dte"],
+        "back_dte": signal["back_dte"],
         "strikes": strikes,
-        "front_iv": _percent(signal.get("front_iv")),
-        "back_iv": _percent(signal.get("back_iv")),
-        "forward_iv": _percent(signal.get("forward_iv")),
-        "ff": _number(signal.get("ff")),
+        "front_iv": _percent(signal["front_iv"]),
+        "back_iv": _percent(signal["back_iv"]),
+        "forward_iv": _percent(signal["forward_iv"]),
+        "ff": _number(signal["ff"]),
         "call_ff": _number(signal.get("call_ff")),
         "put_ff": _number(signal.get("put_ff")),
-        "ff_constant_maturity": _number(signal.get("ff_constant_maturity"))
-        if signal.get("ff_constant_maturity") is not None
-        else None,
-        "ff_ex_earnings": _number(signal.get("ff_ex_earnings")) if signal.get("ff_ex_earnings") is not None else None,
-        "debit": _number(signal.get("debit")),
-        "underlying_price": _number(signal.get("underlying_price")),
-        "as_of": signal.get("as_of", ""),
-        "flags": list(signal.get("flags") or ()),
+        "ff_constant_maturity": _optional_number(signal["ff_constant_maturity"]),
+        "ff_ex_earnings": _optional_number(signal["ff_ex_earnings"]),
+        "debit": _number(signal["debit"]),
+        "underlying_price": _number(signal["underlying_price"]),
+        "as_of": signal["as_of"],
+        "flags": list(signal["flags"]),
         "legs": legs,
     }
 
@@ -183,7 +187,7 @@ class AlertMessages:
             parseaddr(self._from)[1].rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
         )
 
-    def alert(self, alert: Alert, signal: dict, threshold: float, to: str) -> EmailMessage:
+    def alert(self, alert: Alert, signal: FFSignal, threshold: float, to: str) -> EmailMessage:
         key = (alert.signal_id, alert.kind, threshold)
         variant = self._variants.get(key)
         if variant is None:
@@ -207,7 +211,7 @@ class AlertMessages:
         return self._message(rendered, to, link, message_id)
 
     def digest(
-        self, alerts: Sequence[Alert], signals: dict[int, dict], thresholds: dict[str, float], to: str
+        self, alerts: Sequence[Alert], signals: dict[int, FFSignal], thresholds: dict[str, float], to: str
     ) -> EmailMessage:
         items = [
             {
@@ -228,7 +232,7 @@ class AlertMessages:
         link = unsubscribe_url(unsubscribe_token(scope_for(alerts[0].user_id, alerts)))
         return self._message(rendered, to, link, f"<digest-{ids[0]}-{ids[-1]}-{len(ids)}@{self._domain}>")
 
-    def _signal_context(self, signal_id: int, signal: dict) -> dict:
+    def _signal_context(self, signal_id: int, signal: FFSignal) -> dict:
         context = self._contexts.get(signal_id)
         if context is None:
             context = self._contexts[signal_id] = signal_context(signal)
@@ -384,7 +388,7 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
     return report
 
 
-def _load(alert_ids: Sequence[int]) -> tuple[list[Alert], dict[int, dict]]:
+def _load(alert_ids: Sequence[int]) -> tuple[list[Alert], dict[int, FFSignal]]:
     """The alerts with their users, settings and whether the user still follows the ticker; signal data by id."""
     following = Subscription.objects.filter(user_id=OuterRef("user_id"), ticker=OuterRef("ticker"))
     alerts = list(

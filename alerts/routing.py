@@ -18,6 +18,7 @@ from accounts.models import AlertSettings
 from accounts.validators import parse_pair
 from alerts.models import Alert
 from discovery.models import UniverseMember, UniverseSnapshot
+from scanner.engine import FFSignal, Leg
 
 _SETTINGS_FIELDS = (
     "user_id",
@@ -56,8 +57,8 @@ class Criteria:
     min_volume: int
     max_spread_pct: float
 
-    def accepts(self, signal: dict) -> bool:
-        ff = signal.get("ff")
+    def accepts(self, signal: FFSignal) -> bool:
+        ff = signal["ff"]
         if ff is None or ff < self.threshold:
             return False
         if signal["pair"] not in self.pairs or signal["structure"] not in self.structures:
@@ -67,16 +68,14 @@ class Criteria:
             return False
         if abs(signal["back_dte"] - back_target) > self.back_tolerance_days:
             return False
-        legs = signal.get("legs") or ()
+        legs = signal["legs"]
         return bool(legs) and all(self._leg_is_liquid(leg) for leg in legs)
 
-    def _leg_is_liquid(self, leg: dict) -> bool:
-        spread_pct = leg.get("spread_pct")
+    def _leg_is_liquid(self, leg: Leg) -> bool:
+        spread_pct = leg["spread_pct"]
         if not _known(spread_pct) or spread_pct > self.max_spread_pct:
             return False
-        return _at_least(leg.get("open_interest"), self.min_open_interest) and _at_least(
-            leg.get("volume"), self.min_volume
-        )
+        return _at_least(leg["open_interest"], self.min_open_interest) and _at_least(leg["volume"], self.min_volume)
 
 
 def _known(value: float | None) -> bool:
@@ -130,7 +129,7 @@ def in_discovery_universe(ticker: str, day: date) -> bool:
     return UniverseMember.objects.filter(snapshot=in_force, ticker=ticker).exists()
 
 
-def route_signals(signals: Sequence[dict], recipients: Sequence[Recipient]) -> dict[int, list[Recipient]]:
+def route_signals(signals: Sequence[FFSignal], recipients: Sequence[Recipient]) -> dict[int, list[Recipient]]:
     """Signal index -> accepted recipients, for every signal of a scan."""
     groups: dict[Criteria, list[Recipient]] = defaultdict(list)
     for recipient in recipients:

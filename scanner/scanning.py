@@ -32,6 +32,7 @@ from django.utils import timezone
 from accounts.validators import normalize_ticker, validate_ticker
 from forwardfactor.shared_state import shared_redis
 from market.clock import is_session_open, market_now
+from scanner.engine import FFSignal
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import EarningsInput, scan_chain
 from scanner.engine.timing import trading_date
@@ -166,23 +167,7 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     compute_ms = (time.perf_counter() - computed) * 1000
 
     with transaction.atomic():
-        signals = Signal.objects.bulk_create(
-            [
-                Signal(
-                    scan=scan,
-                    ticker=ticker,
-                    structure=data["structure"],
-                    pair=data["pair"],
-                    front_expiry=date.fromisoformat(data["front_expiry"]),
-                    back_expiry=date.fromisoformat(data["back_expiry"]),
-                    ff=data.get("ff"),
-                    passes_liquidity=bool(data.get("passes_liquidity")),
-                    as_of=datetime.fromisoformat(data["as_of"]),
-                    data=data,
-                )
-                for data in result.signals
-            ]
-        )
+        signals = Signal.objects.bulk_create([signal_row(scan, signal) for signal in result.signals])
         created = sum(n for _, n in signals_stored.send(sender=Scan, scan=scan, signals=signals) if n)
         scan.outcome = Scan.Outcome.OK if len(fetched.chain) else Scan.Outcome.NO_DATA
         scan.finished_at = timezone.now()
@@ -211,6 +196,22 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         fetched.requests,
     )
     return report
+
+
+def signal_row(scan: Scan, signal: FFSignal) -> Signal:
+    """The stored form of an engine signal: the columns that queries filter on, and the whole signal as JSON."""
+    return Signal(
+        scan=scan,
+        ticker=scan.ticker,
+        structure=signal["structure"],
+        pair=signal["pair"],
+        front_expiry=date.fromisoformat(signal["front_expiry"]),
+        back_expiry=date.fromisoformat(signal["back_expiry"]),
+        ff=signal["ff"],
+        passes_liquidity=signal["passes_liquidity"],
+        as_of=datetime.fromisoformat(signal["as_of"]),
+        data=signal,
+    )
 
 
 def _announce_finished(scan: Scan, dispatch: Callable[[Sequence[int]], None] | None) -> list[int]:

@@ -1,4 +1,4 @@
-"""Hand-made engine signal dicts, users with settings, and saved scans for the pipeline tests."""
+"""Hand-made engine signals, users with settings, and saved scans for the pipeline tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from accounts.models import Subscription, User
 from discovery.models import UniverseMember, UniverseSnapshot
+from scanner.engine import FFSignal, Leg
+from scanner.engine.signal import LegName, Structure
 from scanner.models import Scan, Signal
+from scanner.scanning import signal_row
 
 # A Tuesday, 11:00 New York: inside the session.
 AS_OF = datetime(2025, 3, 4, 16, 0, tzinfo=UTC)
@@ -14,19 +17,21 @@ AS_OF = datetime(2025, 3, 4, 16, 0, tzinfo=UTC)
 
 def signal_dict(
     ticker: str = "AAPL",
-    structure: str = "atm_call_calendar",
+    structure: Structure = "atm_call_calendar",
     pair: str = "30-60",
     ff: float | None = 0.30,
     open_interest: float | None = 500,
     volume: float = 50,
     spread_pct: float = 3.0,
     as_of: datetime = AS_OF,
-) -> dict:
+) -> FFSignal:
+    """A complete signal (every key the engine reports) whose figures routing and emails look at are set here."""
     front_dte, back_dte = (int(x) for x in pair.split("-"))
     front = (as_of.date() + timedelta(days=front_dte)).isoformat()
     back = (as_of.date() + timedelta(days=back_dte)).isoformat()
-    names = ["front_call", "back_call"] + (["front_put", "back_put"] if structure == "double_calendar" else [])
-    legs = [
+    double = structure == "double_calendar"
+    names: list[LegName] = ["front_call", "back_call"] + (["front_put", "back_put"] if double else [])
+    legs: list[Leg] = [
         {
             "leg": name,
             "contract_type": "call" if "call" in name else "put",
@@ -39,10 +44,13 @@ def signal_dict(
             "open_interest": open_interest,
             "volume": volume,
             "iv": 0.4,
+            "iv_source": "vendor",
         }
         for name in names
     ]
-    data = {
+    if double:
+        legs[0]["delta"], legs[2]["delta"] = 0.35, -0.35  # the front call and put
+    signal: FFSignal = {
         "ticker": ticker,
         "structure": structure,
         "pair": pair,
@@ -56,7 +64,9 @@ def signal_dict(
         "forward_iv": 0.2061,
         "ff": ff,
         "ff_constant_maturity": None,
+        "ff_constant_maturity_basis": "atm_forward_total_variance",
         "ff_ex_earnings": None,
+        "earnings_dates": [],
         "debit": 1.25,
         "legs": legs,
         "underlying_price": 100.4,
@@ -65,13 +75,20 @@ def signal_dict(
         "reasons": [],
         "flags": [],
     }
-    if structure == "double_calendar":
-        data.update(put_strike=95.0, call_ff=ff, put_ff=None if ff is None else ff + 0.1)
-    return data
+    if double:
+        signal.update(
+            put_strike=95.0,
+            call_ff=ff,
+            put_ff=None if ff is None else ff + 0.1,
+            min_ff=ff,
+            call_forward_iv=0.2061,
+            put_forward_iv=0.19,
+        )
+    return signal
 
 
-def saved_signals(*signals: dict, started_at: datetime | None = None) -> list[Signal]:
-    """A completed scan holding the given signal dicts."""
+def saved_signals(*signals: FFSignal, started_at: datetime | None = None) -> list[Signal]:
+    """A completed scan holding the given signals."""
     first = signals[0]
     scan = Scan.objects.create(
         ticker=first["ticker"],
@@ -79,23 +96,7 @@ def saved_signals(*signals: dict, started_at: datetime | None = None) -> list[Si
         outcome=Scan.Outcome.OK,
         started_at=started_at or datetime.fromisoformat(first["as_of"]),
     )
-    return Signal.objects.bulk_create(
-        [
-            Signal(
-                scan=scan,
-                ticker=s["ticker"],
-                structure=s["structure"],
-                pair=s["pair"],
-                front_expiry=date.fromisoformat(s["front_expiry"]),
-                back_expiry=date.fromisoformat(s["back_expiry"]),
-                ff=s["ff"],
-                passes_liquidity=s["passes_liquidity"],
-                as_of=datetime.fromisoformat(s["as_of"]),
-                data=s,
-            )
-            for s in signals
-        ]
-    )
+    return Signal.objects.bulk_create([signal_row(scan, s) for s in signals])
 
 
 def user(

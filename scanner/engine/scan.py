@@ -9,7 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TypedDict
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from .chain import OptionChain
 from .config import EngineConfig
 from .forward import ONE_DAY, ex_earnings_vol, forward_factor, forward_variance, forward_vol
 from .selection import PairPick, earnings_brackets, listed_dtes, select_pairs
+from .signal import FFSignal, Leg, LegName, Structure
 from .timing import SECONDS_PER_YEAR, expiry_close_epoch, trading_date, years_to_expiry
 
 ATM_BAND_STRIKES = 3  # distinct strikes each side of the forward whose IVs the ATM figure may use
@@ -38,7 +39,7 @@ class ChainScan:
     underlying_price: float
     contracts: int
     dropped: dict[str, int]
-    signals: list[dict[str, Any]] = field(default_factory=list)
+    signals: list[FFSignal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -145,7 +146,7 @@ class _Engine:
         now_ns = self.as_of.timestamp() * 1e9
         return any(0 < self.chain.quote_time_ns[r] < now_ns - limit_ns for r in rows)
 
-    def leg(self, name: str, row: int) -> dict[str, Any]:
+    def leg(self, name: LegName, row: int) -> Leg:
         chain = self.chain
         return {
             "leg": name,
@@ -162,7 +163,7 @@ class _Engine:
             "iv_source": "mid" if self.solved[row] else ("vendor" if np.isfinite(self.iv[row]) else None),
         }
 
-    def liquidity_reasons(self, legs: list[dict[str, Any]]) -> list[str]:
+    def liquidity_reasons(self, legs: list[Leg]) -> list[str]:
         config, reasons = self.config, []
         for leg in legs:
             name = leg["leg"]
@@ -193,7 +194,7 @@ def scan_chain(
     as_of: datetime | None = None,
     earnings: tuple[EarningsInput, ...] | list[EarningsInput] = (),
 ) -> ChainScan:
-    """Every configured pair and structure of one chain as signal dicts, with notes saying why a pair or
+    """Every configured pair and structure of one chain as signals, with notes saying why a pair or
     structure gave nothing. Inverted pairs and forward vols below the floor come back with ff None."""
     as_of = as_of or chain.as_of
     result = ChainScan(chain.ticker, as_of, chain.underlying_price, len(chain), dict(chain.dropped))
@@ -243,6 +244,23 @@ def scan_chain(
     return result
 
 
+class _PairBase(TypedDict):
+    ff_constant_maturity: float | None
+    earnings: list[EarningsInput]  # known events on or before the back expiry
+    moves: dict[date, float | None]  # their one-day moves; None: not known nor estimable
+
+
+class _Side(TypedDict):
+    """One front/back IV couple: its FF, or the flags and reasons why it has none."""
+
+    front_iv: float | None
+    back_iv: float | None
+    forward_iv: float | None
+    ff: float | None
+    flags: list[str]
+    reasons: list[str]
+
+
 def _pair_base(
     engine: _Engine,
     pick: PairPick,
@@ -251,7 +269,7 @@ def _pair_base(
     atm: dict[date, tuple[float | None, bool]],
     events: list[EarningsInput],
     dtes: dict[date, int],
-) -> dict[str, Any]:
+) -> _PairBase:
     """What both structures of a pair share: the constant-maturity figure and the earnings context."""
     inside = [e for e in events if e.date <= back.expiry]
     moves: dict[date, float | None] = {}
@@ -307,7 +325,7 @@ def _constant_maturity_ff(engine: _Engine, pick: PairPick, atm: dict[date, tuple
     return forward_factor(front_iv, front_years, back_iv, back_years, engine.config.forward_vol_floor)
 
 
-def _side(engine: _Engine, front_iv: float | None, front: _Expiry, back_iv: float | None, back: _Expiry) -> dict:
+def _side(engine: _Engine, front_iv: float | None, front: _Expiry, back_iv: float | None, back: _Expiry) -> _Side:
     """FF of one front/back IV couple with the reasons it may have none."""
     floor = engine.config.forward_vol_floor
     if front_iv is None or back_iv is None:
@@ -321,7 +339,8 @@ def _side(engine: _Engine, front_iv: float | None, front: _Expiry, back_iv: floa
         }
     variance = forward_variance(front_iv, front.years, back_iv, back.years)
     sigma = forward_vol(front_iv, front.years, back_iv, back.years)
-    flags, reasons = [], []
+    flags: list[str] = []
+    reasons: list[str] = []
     if variance is not None and variance <= 0:
         flags.append("inverted")
         reasons.append(f"inverted: forward variance {variance:.4g} <= 0")
@@ -333,7 +352,7 @@ def _side(engine: _Engine, front_iv: float | None, front: _Expiry, back_iv: floa
 
 
 def _ex_earnings_ff(
-    engine: _Engine, base: dict, front: _Expiry, back: _Expiry, front_iv: float | None, back_iv: float | None
+    engine: _Engine, base: _PairBase, front: _Expiry, back: _Expiry, front_iv: float | None, back_iv: float | None
 ) -> float | None:
     if not base["earnings"] or front_iv is None or back_iv is None:
         return None
@@ -347,17 +366,22 @@ def _ex_earnings_ff(
     return forward_factor(front_ex, front.years, back_ex, back.years, engine.config.forward_vol_floor)
 
 
-def _common(
+def _signal(
     engine: _Engine,
     pick: PairPick,
     front: _Expiry,
     back: _Expiry,
-    base: dict,
-    structure: str,
-    legs: list[dict[str, Any]],
+    base: _PairBase,
+    structure: Structure,
+    legs: list[Leg],
     rows: list[int],
     from_mid: bool,
-) -> dict[str, Any]:
+    strike: float,
+    ranking: _Side,
+    ff_ex_earnings: float | None,
+) -> FFSignal:
+    """The signal of one structure; ``ranking`` is the side its FF and IVs come from. The caller adds
+    the sides' own flags and reasons."""
     flags = []
     if base["earnings"]:
         flags.append("earnings_in_window")
@@ -368,6 +392,8 @@ def _common(
     if from_mid or any(leg["iv_source"] == "mid" for leg in legs):
         flags.append("iv_solved_from_mid")
     reasons = engine.liquidity_reasons(legs)
+    bought = sum(leg["mid"] for leg in legs if leg["leg"].startswith("back"))
+    sold = sum(leg["mid"] for leg in legs if leg["leg"].startswith("front"))
     return {
         "ticker": engine.chain.ticker,
         "structure": structure,
@@ -376,9 +402,16 @@ def _common(
         "back_expiry": _iso(back.expiry),
         "front_dte": front.dte,
         "back_dte": back.dte,
+        "strike": strike,
+        "front_iv": ranking["front_iv"],
+        "back_iv": ranking["back_iv"],
+        "forward_iv": ranking["forward_iv"],
+        "ff": ranking["ff"],
         "ff_constant_maturity": base["ff_constant_maturity"],
         "ff_constant_maturity_basis": "atm_forward_total_variance",
+        "ff_ex_earnings": ff_ex_earnings,
         "earnings_dates": [_iso(e.date) for e in base["earnings"]],
+        "debit": bought - sold,
         "legs": legs,
         "underlying_price": engine.chain.underlying_price,
         "as_of": engine.as_of.isoformat(),
@@ -389,8 +422,14 @@ def _common(
 
 
 def _atm_call_calendar(
-    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, atm: dict, base: dict, notes: list[str]
-) -> dict[str, Any] | None:
+    engine: _Engine,
+    pick: PairPick,
+    front: _Expiry,
+    back: _Expiry,
+    atm: dict[date, tuple[float | None, bool]],
+    base: _PairBase,
+    notes: list[str],
+) -> FFSignal | None:
     strikes = sorted(k for is_call, k in front.by_contract if is_call and (True, k) in back.by_contract)
     if not strikes:
         notes.append(f"{pick.label} atm_call_calendar: no call strike listed in both expiries")
@@ -402,15 +441,20 @@ def _atm_call_calendar(
     front_iv, front_mid = atm[front.expiry]
     back_iv, back_mid = atm[back.expiry]
     side = _side(engine, front_iv, front, back_iv, back)
-    signal = _common(engine, pick, front, back, base, "atm_call_calendar", legs, rows, front_mid or back_mid)
-    signal.update(
-        strike=strike,
-        front_iv=side["front_iv"],
-        back_iv=side["back_iv"],
-        forward_iv=side["forward_iv"],
-        ff=side["ff"],
-        ff_ex_earnings=_ex_earnings_ff(engine, base, front, back, front_iv, back_iv),
-        debit=legs[1]["mid"] - legs[0]["mid"],
+    ff_ex_earnings = _ex_earnings_ff(engine, base, front, back, front_iv, back_iv)
+    signal = _signal(
+        engine,
+        pick,
+        front,
+        back,
+        base,
+        "atm_call_calendar",
+        legs,
+        rows,
+        front_mid or back_mid,
+        strike,
+        side,
+        ff_ex_earnings,
     )
     signal["flags"] += side["flags"]
     signal["reasons"] += side["reasons"]
@@ -418,8 +462,8 @@ def _atm_call_calendar(
 
 
 def _double_calendar(
-    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: dict, notes: list[str]
-) -> dict[str, Any] | None:
+    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: _PairBase, notes: list[str]
+) -> FFSignal | None:
     chain, target = engine.chain, engine.config.target_delta
     picked: dict[bool, int] = {}
     for is_call in (True, False):
@@ -439,32 +483,27 @@ def _double_calendar(
     call_strike, put_strike = float(chain.strike[picked[True]]), float(chain.strike[picked[False]])
     rows = [picked[True], back.by_contract[(True, call_strike)], picked[False], back.by_contract[(False, put_strike)]]
     engine.ensure_iv(np.array(rows))
-    names = ("front_call", "back_call", "front_put", "back_put")
+    names: tuple[LegName, ...] = ("front_call", "back_call", "front_put", "back_put")
     legs = [engine.leg(name, row) for name, row in zip(names, rows)]
     for leg, row in zip(legs[::2], rows[::2]):
         leg["delta"] = float(engine.delta(np.array([row]), front)[0])
     call = _side(engine, legs[0]["iv"], front, legs[1]["iv"], back)
     put = _side(engine, legs[2]["iv"], front, legs[3]["iv"], back)
-    valid = [s["ff"] for s in (call, put) if s["ff"] is not None]
-    min_ff = min(valid) if len(valid) == 2 else None
-    # the ranking side: the lower FF, or the side that has none (it is why the pair has none)
+    # The ranking side: the lower FF, or the side that has none (it is why the pair has none), so
+    # its FF is min_ff in every case.
     limiting = min((call, put), key=lambda s: (s["ff"] is not None, s["ff"] if s["ff"] is not None else 0))
-    signal = _common(engine, pick, front, back, base, "double_calendar", legs, rows, False)
     ex_sides = [_ex_earnings_ff(engine, base, front, back, legs[i]["iv"], legs[i + 1]["iv"]) for i in (0, 2)]
+    ff_ex_earnings = min(v for v in ex_sides if v is not None) if None not in ex_sides else None
+    signal = _signal(
+        engine, pick, front, back, base, "double_calendar", legs, rows, False, call_strike, limiting, ff_ex_earnings
+    )
     signal.update(
-        strike=call_strike,
         put_strike=put_strike,
-        front_iv=limiting["front_iv"],
-        back_iv=limiting["back_iv"],
-        forward_iv=limiting["forward_iv"],
-        ff=min_ff,
         call_ff=call["ff"],
         put_ff=put["ff"],
-        min_ff=min_ff,
+        min_ff=limiting["ff"],
         call_forward_iv=call["forward_iv"],
         put_forward_iv=put["forward_iv"],
-        ff_ex_earnings=min(ex_sides) if all(v is not None for v in ex_sides) else None,
-        debit=(legs[1]["mid"] - legs[0]["mid"]) + (legs[3]["mid"] - legs[2]["mid"]),
     )
     for side_name, side in (("call", call), ("put", put)):
         signal["reasons"] += [f"{side_name} side {reason}" for reason in side["reasons"]]
@@ -474,6 +513,6 @@ def _double_calendar(
 
 def scan_snapshot(
     chain: OptionChain, config: EngineConfig = EngineConfig(), earnings: Sequence[EarningsInput] = ()
-) -> list[dict[str, Any]]:
+) -> list[FFSignal]:
     """The signals of one chain snapshot, timed by the snapshot's own timestamp (never the wall clock)."""
     return scan_chain(chain, config, chain.as_of, list(earnings)).signals

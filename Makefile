@@ -46,18 +46,24 @@ BENCH_REDIS_URL ?= redis://127.0.0.1:6379/5
 bench: $(STAMP)
 	DATABASE_URL="$${DATABASE_URL:-$(BENCH_DATABASE_URL)}" REDIS_URL="$${REDIS_URL:-$(BENCH_REDIS_URL)}" $(PY) bench/run.py
 
-## Production-shape processes (need REDIS_URL; see README).
-worker: $(STAMP)
+## Production-shape processes: they talk to each other through Redis and refuse to start without REDIS_URL.
+worker: need-redis-worker $(STAMP)
 	$(VENV)/bin/celery -A forwardfactor worker -Q scan,notify --loglevel INFO
 
-beat: $(STAMP)
+beat: need-redis-beat $(STAMP)
 	$(VENV)/bin/celery -A forwardfactor beat --loglevel INFO
 
-stream: $(STAMP)
+stream: need-redis-stream $(STAMP)
 	$(PY) manage.py stream
 
-flower: $(STAMP)
+flower: need-redis-flower $(STAMP)
 	$(VENV)/bin/celery -A forwardfactor flower --address=127.0.0.1 --port=5555
+
+# Listed before $(STAMP) so the refusal comes before any install. Without Redis, Celery runs each task
+# inside the process that sends it: a separate worker, beat, flower or stream would start and do nothing.
+# $(error) rather than a failing shell line: one line on stderr, without make's "Error 2" after it.
+need-redis-%:
+	$(if $(strip $(REDIS_URL)),,$(error make $* needs REDIS_URL, e.g. REDIS_URL=redis://127.0.0.1:6379/0 make $* (without Redis each task runs inside the process that sends it, so a $* started alone does nothing; make demo runs it all in one process)))
 
 marketsim: $(STAMP)
 	$(PY) manage.py marketsim --port 8765

@@ -82,7 +82,8 @@ class UniverseChange:
 
 @dataclass
 class RefreshOutcome:
-    """What a refresh did. ``kept_previous`` means the session had no data and nothing was stored."""
+    """What a refresh did. ``kept_previous`` means the session had no data and nothing was stored;
+    ``change`` is None when nothing was stored (a dry run) or for a back-filled older session."""
 
     session_date: date | None
     members: list[RankedMember]
@@ -151,8 +152,13 @@ def refresh_universe(
     size: int | None = None,
     source: UniverseSource | None = None,
     progress: ProgressCallback | None = None,
+    store: bool = True,
 ) -> RefreshOutcome:
-    """Build and store the universe of the last session on or before ``day`` (default: the last completed one)."""
+    """Build and store the universe of the last session on or before ``day`` (default: the last completed one).
+
+    With ``store=False`` (a dry run) it only ranks: no snapshot, no options-check results on tickers,
+    no change published to the stream consumer.
+    """
     from market.clock import last_completed_session, market_now
 
     size = settings.UNIVERSE_SIZE if size is None else size
@@ -168,7 +174,8 @@ def refresh_universe(
     excluded = set(UniverseExclusion.objects.values_list("ticker", flat=True))
     candidates = rank_candidates(grouped.bars, min_price, excluded)
     members, checks = select_optionable(candidates, size, source.has_listed_options, progress)
-    _record_options_checks(checks)
+    if store:
+        _record_options_checks(checks)
     without_options = [ticker for ticker, optionable in checks.items() if not optionable]
     parameters = {
         "size": size,
@@ -180,13 +187,14 @@ def refresh_universe(
         "checked": len(checks),
         "without_options": without_options,
     }
-    change = store_snapshot(grouped.session, members, parameters)
+    change = store_snapshot(grouped.session, members, parameters) if store else None
     late = f"No market data for {expected.isoformat()} yet. " if grouped.session < expected else ""
+    dry_run = "" if store else " Dry run: nothing stored."
     return RefreshOutcome(
         session_date=grouped.session,
         members=members,
         message=f"{late}Universe of {grouped.session.isoformat()}: {len(members)} members "
-        f"({len(checks)} checked for options, {len(without_options)} without).",
+        f"({len(checks)} checked for options, {len(without_options)} without).{dry_run}",
         checked=len(checks),
         without_options=without_options,
         change=change,

@@ -4,13 +4,32 @@ import os
 import weakref
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun, worker_shutdown
+from celery.signals import beat_init, celeryd_init, task_postrun, task_prerun, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "forwardfactor.settings")
 
 app = Celery("forwardfactor")
 app.config_from_object("celeryconfig")
 app.autodiscover_tasks()
+
+
+@celeryd_init.connect
+def _worker_needs_a_broker(**kwargs) -> None:
+    _refuse_the_in_memory_broker("celery worker", "it would never receive a task")
+
+
+@beat_init.connect
+def _beat_needs_a_broker(**kwargs) -> None:
+    _refuse_the_in_memory_broker("celery beat", "no worker would receive what it schedules")
+
+
+def _refuse_the_in_memory_broker(process: str, consequence: str) -> None:
+    """Without REDIS_URL the broker is in-memory: fine for eager tasks, useless for a separate process."""
+    if (app.conf.broker_url or "").startswith("memory://"):
+        # SystemExit passes through Celery's signal dispatch (it only catches Exception): one line, exit 1.
+        raise SystemExit(
+            f"{process} needs REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379/0): on the in-memory broker {consequence}"
+        )
 
 
 @app.task(name="forwardfactor.ping")

@@ -13,6 +13,7 @@ from django.core.management.base import OutputWrapper
 
 from discovery.management.commands.refresh_universe import ProgressBar
 from discovery.models import UniverseSnapshot
+from scanner.models import Ticker
 
 
 @pytest.mark.django_db
@@ -44,6 +45,22 @@ def test_without_json_a_ranked_table_is_printed(vendor):
     assert lines[0].split() == ["rank", "ticker", "volume", "dollar", "volume"]
     assert lines[1].split() == ["1", "SPY", "60,000,000", "$33.00B"]
     assert lines[3].split() == ["3", "MSFT", "20,000,000", "$8.00B"]
+
+
+@pytest.mark.django_db
+def test_dry_run_prints_the_ranking_and_stores_nothing(vendor):
+    # given the vendor and no stored universe
+    out, err = io.StringIO(), io.StringIO()
+    # when the top 2 are asked for as a dry run
+    call_command("refresh_universe", "--top", "2", "--dry-run", stdout=out, stderr=err)
+    # then the ranking is printed, the summary says nothing was stored, and nothing was
+    lines = out.getvalue().splitlines()
+    assert [line.split()[1] for line in lines[1:]] == ["SPY", "AAPL"]
+    assert err.getvalue().strip() == (
+        "Universe of 2025-06-06: 2 members (3 checked for options, 1 without). Dry run: nothing stored."
+    )
+    assert not UniverseSnapshot.objects.exists()
+    assert not Ticker.objects.exists()
 
 
 @pytest.mark.parametrize(

@@ -172,3 +172,22 @@ def test_the_change_is_published_for_the_stream_consumer(
         refresh_universe(day=FRIDAY, size=2, source=market)
     assert next_message(pubsub, deadline_s=0.5) is None
     pubsub.close()
+
+
+def test_a_dry_run_ranks_but_stores_and_publishes_nothing(django_capture_on_commit_callbacks):
+    # given Friday's stored universe of 2
+    monday_bars = [bar("EEE", 80.0, 9_000_000), *FRIDAY_BARS]
+    market = market_with((FRIDAY, FRIDAY_BARS), (MONDAY, monday_bars))
+    refresh_universe(day=FRIDAY, size=2, source=market)
+    checked_before = dict(Ticker.objects.values_list("symbol", "options_checked_at"))
+    # when Monday's universe is built as a dry run
+    with django_capture_on_commit_callbacks() as published:
+        outcome = refresh_universe(day=MONDAY, size=2, source=market, store=False)
+    # then Monday's ranking comes back
+    assert [m.ticker for m in outcome.members] == ["EEE", "AAA"]
+    assert outcome.message.endswith("Dry run: nothing stored.") and outcome.change is None
+    # and Friday's universe is still the stored one, the options checks untouched, no change on its way out
+    assert list(UniverseSnapshot.objects.values_list("session_date", flat=True)) == [FRIDAY]
+    assert current_universe_tickers(MONDAY) == ["AAA", "BBB"]
+    assert dict(Ticker.objects.values_list("symbol", "options_checked_at")) == checked_before
+    assert published == []

@@ -111,10 +111,64 @@ def test_import_earnings_creates_and_updates(tmp_path):
     # when
     out, _ = run("import_earnings", str(path))
     # then
-    assert out.strip() == "imported 3 earnings events (2 new, 1 updated)"
+    assert out.strip() == "imported 3 rows: 2 new, 1 updated, 0 already stored as is, 0 repeated in the file"
     events = {e.ticker: e for e in EarningsEvent.objects.all()}
     assert events["AAPL"].expected_move == pytest.approx(0.045) and events["AAPL"].source == "csv"
     assert events["MSFT"].source == "nasdaq" and events["NVDA"].expected_move is None
+
+
+def test_import_earnings_counts_repeated_and_already_stored_rows_as_such(tmp_path):
+    # given AAPL's event stored, and a file that repeats it as is and lists MSFT twice
+    EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 5, 1), expected_move=0.045, source="csv")
+    path = tmp_path / "earnings.csv"
+    path.write_text(
+        "ticker,date,expected_move\nAAPL,2025-05-01,4.5%\nMSFT,2025-04-24,5%\nNVDA,2025-05-28,\nmsft,2025-04-24,0.05\n"
+    )
+    # when
+    out, _ = run("import_earnings", str(path))
+    # then neither duplicate counts as an update, and each event is stored once
+    assert out.strip() == "imported 4 rows: 2 new, 0 updated, 1 already stored as is, 1 repeated in the file"
+    assert sorted(EarningsEvent.objects.values_list("ticker", flat=True)) == ["AAPL", "MSFT", "NVDA"]
+
+
+def test_an_empty_expected_move_keeps_the_stored_one(tmp_path):
+    # given AAPL's event stored with a 4.5% move from nasdaq
+    EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 5, 1), expected_move=0.045, source="nasdaq")
+    path = tmp_path / "earnings.csv"
+    # when a file lists the same event with an empty move, first from the same source, then from another
+    path.write_text("ticker,date,expected_move,source\nAAPL,2025-05-01,,nasdaq\n")
+    first, _ = run("import_earnings", str(path))
+    path.write_text("ticker,date,expected_move,source\nAAPL,2025-05-01,,zacks\n")
+    second, _ = run("import_earnings", str(path))
+    # then the first is nothing new, the second changes the source only: the move stays
+    assert "0 updated, 1 already stored as is" in first
+    assert "1 updated, 0 already stored as is" in second
+    event = EarningsEvent.objects.get()
+    assert event.expected_move == pytest.approx(0.045) and event.source == "zacks"
+
+
+def test_import_earnings_rejects_one_event_listed_twice_with_different_values(tmp_path):
+    # given a file whose fourth line gives AAPL's event another move than its second
+    path = tmp_path / "earnings.csv"
+    path.write_text("ticker,date,expected_move\nAAPL,2025-05-01,4%\nMSFT,2025-04-24,\nAAPL,2025-05-01,5%\n")
+    # when / then the error names both lines and nothing is written
+    with pytest.raises(CommandError, match=r"earnings.csv:4: AAPL 2025-05-01 is already on line 2 with other values"):
+        run("import_earnings", str(path))
+    assert not EarningsEvent.objects.exists()
+
+
+def test_import_earnings_dry_run_counts_the_same_way_and_writes_nothing(tmp_path):
+    # given AAPL's event stored and a file that changes it, repeats it, and adds MSFT
+    EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 5, 1), expected_move=0.02, source="csv")
+    path = tmp_path / "earnings.csv"
+    path.write_text("ticker,date,expected_move\nAAPL,2025-05-01,4%\nAAPL,2025-05-01,4%\nMSFT,2025-04-24,\n")
+    # when
+    out, _ = run("import_earnings", str(path), "--dry-run")
+    # then
+    assert out.strip() == (
+        f"{path}: 3 rows: 1 new, 1 updated, 0 already stored as is, 1 repeated in the file (dry run: nothing written)"
+    )
+    assert list(EarningsEvent.objects.values_list("ticker", "expected_move")) == [("AAPL", 0.02)]
 
 
 def test_import_earnings_rejects_the_whole_file_on_a_bad_row(tmp_path):

@@ -7,7 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
+from django.core.management import CommandError, call_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,3 +56,21 @@ def test_bad_input_is_one_clear_line():
         result.stderr.strip()
         == "CommandError: --date 2025-03-08 is not an NYSE session (weekend or holiday); try 2025-03-07"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("2026-02-30", "--date 2026-02-30 does not exist: February 2026 has 28 days"),
+        ("2024-02-30", "--date 2024-02-30 does not exist: February 2024 has 29 days"),
+        ("2026-04-31", "--date 2026-04-31 does not exist: April 2026 has 30 days"),
+        ("2026-13-01", "--date 2026-13-01 does not exist: there is no month 13"),
+        ("06/03/2026", "--date must look like 2025-01-06, not '06/03/2026'"),
+    ],
+)
+def test_a_date_that_does_not_exist_is_named_as_such(raw, message):
+    # when the simulator is asked for a day the calendar does not have, or a date in another shape
+    with pytest.raises(CommandError) as error:
+        call_command("marketsim", "--date", raw)
+    # then the one line says which
+    assert str(error.value) == message

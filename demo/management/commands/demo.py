@@ -16,7 +16,7 @@ from demo.users import ADMIN_EMAIL, ADMIN_PASSWORD
 class Command(BaseCommand):
     help = (
         "Play a compressed trading session on the simulated market: refresh the discovery universe, "
-        "stream prices, rescan tickers that move 0.5%%, and alert the demo users (subscriber@demo.local by "
+        "stream prices, rescan tickers that move 0.5%, and alert the demo users (subscriber@demo.local by "
         "subscription, discovery@demo.local by discovery, nobody@demo.local never). Emails land as .eml "
         "files in var/demo/mail/ and a summary in var/demo/summary.json. Runs in-process on embedded "
         "defaults; with REDIS_URL set it starts a real Celery worker and beat. Safe to run again."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import calendar
+import re
 import signal
 import threading
 from datetime import date, datetime, time
@@ -17,6 +19,10 @@ def _session_date(raw: str) -> date:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
+        shape = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", raw)
+        if shape:
+            year, month, _ = map(int, shape.groups())
+            raise CommandError(f"--date {raw} does not exist: {_no_such_day(year, month)}") from None
         raise CommandError(f"--date must look like 2025-01-06, not {raw!r}") from None
     try:
         if not is_session(day):
@@ -24,6 +30,14 @@ def _session_date(raw: str) -> date:
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     return day
+
+
+def _no_such_day(year: int, month: int) -> str:
+    if year < 1:
+        return "the calendar starts in year 0001"
+    if not 1 <= month <= 12:
+        return f"there is no month {month}"
+    return f"{calendar.month_name[month]} {year} has {calendar.monthrange(year, month)[1]} days"
 
 
 def _start_time(raw: str) -> time:

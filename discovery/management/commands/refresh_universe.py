@@ -20,7 +20,7 @@ class Command(BaseCommand):
         "Build the discovery universe: the session's stocks ranked by dollar volume (volume x VWAP), "
         "without prices under UNIVERSE_MIN_PRICE, OTC names and the admin's exclusion list, keeping the "
         "first N with listed options. Stores it as the universe of the session used; re-running the same "
-        "session replaces it."
+        "session replaces it. With --dry-run it ranks and prints the same way but stores nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -44,13 +44,19 @@ class Command(BaseCommand):
             help='Print {"date": …, "members": [{"rank", "ticker", "volume", "dollar_volume"}, …]} '
             "where date is the session actually used.",
         )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Rank and print, store nothing: the stored universe, the tickers' options checks and the "
+            "stream's watch set stay as they are.",
+        )
 
     def handle(self, *args, **options) -> None:
         size = _parse_top(options["top"])
         day = _parse_date(options["date"])
         progress = ProgressBar(self.stderr, size)
         try:
-            outcome = refresh_universe(day=day, size=size, progress=progress.update)
+            outcome = refresh_universe(day=day, size=size, progress=progress.update, store=not options["dry_run"])
         except MarketDataError as exc:
             raise CommandError(f"market data: {exc}") from None
         finally:

@@ -21,7 +21,8 @@ class Command(BaseCommand):
         "watched ticker (subscribed by anyone, or in the discovery universe) moves by STREAM_MOVE_THRESHOLD "
         "(default 0.5%) since its last scan. Runs until SIGTERM/SIGINT. One process per market data key: a "
         "second one waits as a standby and takes over when the leader dies. Outside market sessions (by "
-        "the data source's clock) it disconnects and idles. "
+        "the data source's clock) it disconnects and idles. Needs REDIS_URL (the leader lock, the heartbeat "
+        "and the queue the scans go to), unless run with --embedded. "
         "With --check: exit 0 if this host's consumer wrote its heartbeat recently, 1 otherwise."
     )
 
@@ -50,13 +51,33 @@ class Command(BaseCommand):
             metavar="SECONDS",
             help="Stop after this many seconds (default: run until stopped).",
         )
+        parser.add_argument(
+            "--embedded",
+            action="store_true",
+            help="Run without REDIS_URL, on the embedded defaults: an in-process Redis, move scans run inside "
+            "this process, and (without POLYGON_API_KEY / POLYGON_REST_URL) a simulated market of its own. "
+            "For trying the stream out; nothing else can see it.",
+        )
 
     def handle(
-        self, *args, check: bool, channel: str | None, threshold: float | None, duration: float | None, **options
+        self,
+        *args,
+        check: bool,
+        channel: str | None,
+        threshold: float | None,
+        duration: float | None,
+        embedded: bool,
+        **options,
     ) -> None:
         if check:
             self._check()
             return
+        if not settings.REDIS_URL and not embedded:
+            # Without Redis it would stream alone: a lock, a heartbeat and scans no other process sees.
+            raise CommandError(
+                "REDIS_URL is not set: the stream takes its leader lock and sends its scans through Redis. "
+                "Set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379/0), or pass --embedded to try it in-process."
+            )
         from scanner.polygon.errors import ProviderNotConfiguredError
         from scanner.stream.consumer import AuthFailed
         from scanner.stream.service import config_from_settings, run_stream
@@ -71,12 +92,15 @@ class Command(BaseCommand):
         except (ValueError, ImproperlyConfigured, ProviderNotConfiguredError) as exc:
             raise CommandError(str(exc)) from None
         stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
+        previous = {signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)}
         try:
             result = run_stream(duration, config=config, stop=stop)
         except AuthFailed as exc:
             raise CommandError(f"{exc}. Check POLYGON_API_KEY (and that the plan includes the stream).") from None
+        finally:
+            # Called in-process (tests, call_command), the caller's Ctrl-C must work again afterwards.
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         stats = result.stats
         self.stdout.write(
             f"stream stopped after {result.seconds:.0f} s: {stats.events} events, {stats.triggers} triggers, "

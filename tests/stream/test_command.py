@@ -77,3 +77,27 @@ def test_embedded_runs_without_redis_url(settings, on_the_simulated_market, aapl
     # then it streamed and stopped
     assert 1 <= elapsed < 10
     assert STOPPED.match(line), line
+
+
+def test_on_a_database_never_migrated_it_says_to_migrate(tmp_path):
+    # given a fresh SQLite file with no tables
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CELERY_BROKER_URL"}}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    root = Path(__file__).resolve().parents[2]
+    # when the stream starts on it
+    done = subprocess.run(
+        [sys.executable, "manage.py", "stream", "--embedded", "--duration", "1"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # then one line says what to do, and no traceback
+    assert done.returncode == 1
+    assert done.stderr.strip() == "CommandError: the database is not migrated: run `manage.py migrate` first"

@@ -78,6 +78,7 @@ class Command(BaseCommand):
                 "REDIS_URL is not set: the stream takes its leader lock and sends its scans through Redis. "
                 "Set REDIS_URL (e.g. REDIS_URL=redis://127.0.0.1:6379/0), or pass --embedded to try it in-process."
             )
+        _require_migrated_database()
         from scanner.polygon.errors import ProviderNotConfiguredError
         from scanner.stream.consumer import AuthFailed
         from scanner.stream.service import config_from_settings, run_stream
@@ -122,6 +123,16 @@ class Command(BaseCommand):
         if not healthy:
             raise CommandError(line)
         self.stdout.write(line)
+
+
+def _require_migrated_database() -> None:
+    """The watch set is read from the database: without its tables the stream would die on a traceback."""
+    from django.db import DEFAULT_DB_ALIAS, connections
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
+        raise CommandError("the database is not migrated: run `manage.py migrate` first")
 
 
 def _fraction(raw: str) -> float:

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
@@ -345,4 +345,27 @@ def users_with_due_digests(now: datetime) -> list[int]:
         .order_by("user_id")
         .values_list("user_id", flat=True)
         .distinct()
+    )
+
+
+def retry_failed(alert_ids: Sequence[int]) -> list[int]:
+    """An operator's resend: the given alerts that FAILED go back to PENDING, their ids returned for
+    enqueueing. Alerts in any other state are left alone (a sent one is never sent twice this way)."""
+    with transaction.atomic():
+        failed = list(
+            Alert.objects.select_for_update()
+            .filter(pk__in=alert_ids, status=Alert.Status.FAILED)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        Alert.objects.filter(pk__in=failed, status=Alert.Status.FAILED).update(
+            status=Alert.Status.PENDING, claimed_by="", claimed_at=None
+        )
+    return failed
+
+
+def cancel_held(alert_ids: Sequence[int], reason: str) -> int:
+    """An operator's cancel: the given alerts still HELD (quiet hours, digest) will not go out."""
+    return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.HELD).update(
+        status=Alert.Status.CANCELLED, error=reason
     )

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from discovery.models import UniverseExclusion, UniverseMember, UniverseSnapshot
+from forwardfactor.admin_tasks import ran_or_queued, runs_in_request
 
 
 class UniverseMemberInline(admin.TabularInline):
@@ -55,7 +56,7 @@ class UniverseSnapshotAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         result = refresh_universe.delay()
-        if result.ready():
+        if runs_in_request():
             self.message_user(request, result.get()["message"])
         else:
             self.message_user(request, "Universe refresh queued; reload this page in a minute.")
@@ -65,9 +66,15 @@ class UniverseSnapshotAdmin(admin.ModelAdmin):
     def rebuild_sessions(self, request, queryset) -> None:
         from discovery.tasks import refresh_universe
 
-        for session_date in queryset.values_list("session_date", flat=True):
+        sessions = list(queryset.values_list("session_date", flat=True))
+        for session_date in sessions:
             refresh_universe.delay(day=session_date.isoformat())
-        self.message_user(request, f"Rebuild of {queryset.count()} session(s) queued.")
+        self.message_user(
+            request,
+            ran_or_queued(
+                f"Rebuilt the universe of {len(sessions)} session(s).", f"Rebuild of {len(sessions)} session(s) queued."
+            ),
+        )
 
 
 @admin.register(UniverseMember)

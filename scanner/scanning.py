@@ -153,6 +153,9 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
     except MarketDataError as exc:
         outcome = Scan.Outcome.NO_DATA if isinstance(exc, UnknownTickerError) else Scan.Outcome.FAILED
         _finish_without_data(scan, outcome, exc, started)
+        if isinstance(exc, UnknownTickerError):
+            # Anyone may follow a name the market does not list; the operator sees it once a scan said so.
+            _record_no_options_listed(ticker)
         report.outcome, report.error = outcome, _describe(exc)
         logger.warning("scan of %s (%s, attempt %d): %s", ticker, reason, scan.attempts, report.error)
         if exc.retryable:
@@ -180,12 +183,12 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         scan.notes = "\n".join(result.notes)
         scan.save()
         # One upsert statement (update_or_create takes a savepoint, a locking read and a write).
-        Ticker.objects.bulk_create(
-            [Ticker(symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price)],
-            update_conflicts=True,
-            unique_fields=["symbol"],
-            update_fields=["last_scan_at", "last_scan_price"],
-        )
+        seen = Ticker(symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price)
+        written = ["last_scan_at", "last_scan_price"]
+        if len(fetched.chain):  # contracts came back: the market lists options on it
+            seen.has_options, seen.options_checked_at = True, scan.finished_at
+            written += ["has_options", "options_checked_at"]
+        Ticker.objects.bulk_create([seen], update_conflicts=True, unique_fields=["symbol"], update_fields=written)
     report.enqueued = _announce_finished(scan, dispatch)
     if scan.outcome == Scan.Outcome.OK:
         _move_stream_reference(ticker, scan.underlying_price, scan.as_of)
@@ -248,6 +251,16 @@ def _move_stream_reference(ticker: str, price: float | None, as_of: datetime | N
     except redis.RedisError as exc:
         # The scan and its alerts stand; the next trigger is only measured from an older price.
         logger.warning("could not move the stream reference of %s: %s", ticker, exc)
+
+
+def _record_no_options_listed(ticker: str) -> None:
+    # An upsert, like the scan's own Ticker write: the row may not exist yet.
+    Ticker.objects.bulk_create(
+        [Ticker(symbol=ticker, has_options=False, options_checked_at=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["symbol"],
+        update_fields=["has_options", "options_checked_at"],
+    )
 
 
 def _finish_without_data(scan: Scan, outcome: str, exc: MarketDataError, started: float) -> None:

@@ -99,9 +99,21 @@ def test_rebuild_action_reruns_the_selected_session(operator, vendor, eager_cele
     from discovery.models import UniverseExclusion
 
     UniverseExclusion.objects.create(ticker="AAPL")
-    operator.post(
+    response = operator.post(
         reverse("admin:discovery_universesnapshot_changelist"),
         {"action": "rebuild_sessions", "_selected_action": [snapshot.pk]},
+        follow=True,
     )
-    # then Friday's snapshot is rebuilt without AAPL
+    # then Friday's snapshot is rebuilt without AAPL, and the page says it was done, not queued
     assert list(UniverseSnapshot.objects.get().members.values_list("ticker", flat=True)) == ["SPY", "MSFT"]
+    assert "Rebuilt the universe of 1 session(s)." in response.content.decode()
+
+
+def test_refresh_now_with_a_broker_says_it_is_queued(operator, redis_client):
+    # given Celery on a real broker
+    # when the operator presses "Refresh now"
+    response = operator.post(reverse("admin:discovery_universesnapshot_refresh_now"), follow=True)
+    # then the refresh waits on the queue and the page says so
+    assert "Universe refresh queued" in response.content.decode()
+    assert redis_client.llen("scan") == 1
+    assert not UniverseSnapshot.objects.exists()

@@ -1,4 +1,5 @@
-"""``manage.py scan TICKER``: scan one ticker now (no market-hours gate) and print what the engine sees."""
+"""``manage.py scan TICKER``: scan one ticker now (no market-hours gate) and print what the engine sees;
+with ``--store``, scan it as the service does (Scan row, signals, alerts) and print the outcome."""
 
 from __future__ import annotations
 
@@ -17,10 +18,10 @@ from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import ChainScan, EarningsInput, scan_chain
 from scanner.engine.timing import NEW_YORK, trading_date
-from scanner.models import EarningsEvent
+from scanner.models import EarningsEvent, Scan
 from scanner.polygon.errors import MarketDataError
 from scanner.polygon.parse import SnapshotError, parse_snapshot_pages
-from scanner.scanning import engine_config
+from scanner.scanning import engine_config, scan_and_alert
 
 
 class Command(BaseCommand):
@@ -30,7 +31,9 @@ class Command(BaseCommand):
         "liquidity reasons and flags. Fetches the chain from the configured provider (Polygon with "
         "POLYGON_API_KEY, else the simulated market) unless --chain-file is given. Runs at any hour: "
         "quotes older than STALE_QUOTE_MINUTES are flagged, not hidden. Known earnings (EarningsEvent, "
-        "see import_earnings) add an ex-earnings FF."
+        "see import_earnings) add an ex-earnings FF. With --store, the scan is the service's own manual scan "
+        "instead: the Scan and its signals are stored, the users it concerns are alerted as usual, and the "
+        "outcome is printed (scan id, signals, alerts created, requests)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -47,9 +50,18 @@ class Command(BaseCommand):
             "2025-03-03T10:00-05:00 (without an offset: New York time).",
         )
         parser.add_argument("--json", action="store_true", help="Print a JSON array of signal dicts.")
+        parser.add_argument(
+            "--store",
+            action="store_true",
+            help="Store the Scan and its signals and alert the users it concerns, like a manual scan from the "
+            "admin; prints the outcome. Not with --chain-file, --as-of or --json.",
+        )
 
     def handle(self, *args, **options) -> None:
         ticker = _ticker(options["ticker"])
+        if options["store"]:
+            self._store(ticker, options)
+            return
         as_of = _as_of(options["as_of"])
         config = engine_config()
         chain = (
@@ -65,6 +77,23 @@ class Command(BaseCommand):
                 self.stderr.write(note)
         else:
             self.stdout.write(_table(result))
+
+    def _store(self, ticker: str, options: dict[str, Any]) -> None:
+        given = [flag for flag in ("chain_file", "as_of", "json") if options[flag]]
+        if given:
+            names = ", ".join("--" + flag.replace("_", "-") for flag in given)
+            raise CommandError(f"--store scans the live chain as the service does; drop {names}")
+        try:
+            report = scan_and_alert(ticker, Scan.Reason.MANUAL)
+        except MarketDataError as error:  # retryable ones are raised after the Scan row recorded them
+            raise CommandError(f"{ticker}: {error}") from None
+        self.stdout.write(
+            f"{report.ticker}: {report.outcome}, scan {report.scan_id}, {report.signals} signal(s), "
+            f"{report.alerts} alert(s) created, {report.requests} request(s)"
+            + (f"; {report.error}" if report.error else "")
+        )
+        if report.scan_id is None:  # invalid ticker, or another scan of it running
+            raise CommandError(report.error or report.outcome)
 
 
 def _ticker(raw: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import date
 
 import fakeredis
 import numpy as np
@@ -23,12 +24,13 @@ from scanner.polygon.errors import (
 )
 
 CLEAR_FAULTS = Faults().as_dict()
+SESSION = date(2026, 11, 30)  # a Monday; pinned: the simulated market's expiry layout follows its session date
 
 
 @pytest.fixture(scope="module")
 def sim():
     logging.getLogger("websockets").setLevel(logging.WARNING)
-    server = MarketSimServer(seed=7, speed=1.0).start()
+    server = MarketSimServer(seed=7, speed=1.0, session_date=SESSION).start()
     yield server
     server.stop()
 
@@ -50,7 +52,7 @@ def sim_client(market, sleeps) -> PolygonClient:
     return PolygonClient(market.rest_url, "any-key", cache=fakeredis.FakeRedis(), sleep=sleeps.append)
 
 
-def test_a_spy_scan_fetches_the_needed_expiries_within_6_requests(market, sim_client):
+def test_a_spy_scan_fetches_the_needed_expiries_within_8_requests(market, sim_client):
     # given SPY, about 10,000 contracts on the simulated market, and 100 ms per request
     market.set_faults(latency_ms=100)
     fetcher = ChainFetcher(sim_client, fakeredis.FakeRedis())
@@ -58,8 +60,11 @@ def test_a_spy_scan_fetches_the_needed_expiries_within_6_requests(market, sim_cl
     # when
     fetched = fetcher.fetch("SPY", EngineConfig(), market.now())
 
-    # then spot, the expiry probe and one request per needed expiry (pair picks, at most one more)
-    assert fetched.requests == 2 + len(fetched.expiries) <= 6
+    # then spot, the expiry probe and one request per needed expiry: at most 8 (three pair picks and up to
+    # three constant-maturity brackets they leave open). On this session: the picks at 31, 60 and 81 DTE,
+    # plus 24 (no pick below 30 DTE) and 109 (none above 90 DTE): 2 + 5 = 7 requests
+    assert [(expiry - SESSION).days for expiry in fetched.expiries] == [24, 31, 60, 81, 109]
+    assert fetched.requests == 2 + len(fetched.expiries) <= 8
     assert fetched.expiries and set(np.unique(fetched.chain.expiry).astype(object)) == set(fetched.expiries)
     for is_call, target in ((True, 0.35), (False, -0.35)):
         deltas = fetched.chain.vendor_delta[fetched.chain.is_call == is_call]

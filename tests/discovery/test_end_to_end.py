@@ -2,6 +2,7 @@
 worker on Redis and PostgreSQL -> scans -> routing -> alerts -> .eml files."""
 
 import email
+from datetime import date
 from email import policy
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from testing.polling import wait_for
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 BIG_VOLUME = 900_000_000  # about $100B a day: FAKE1 and FAKE2 outrank every simulated name
+# Pinned: past daily volumes are drawn per session date; on some (2027-03-18) SPY outranks FAKE1.
+SESSION = date(2026, 11, 30)
 
 
 @pytest.fixture
@@ -26,7 +29,7 @@ def simulated_market(settings, shared_state_reset, tmp_path):
     from forwardfactor.runtime import using_market
     from marketsim.server import MarketSimServer
 
-    server = MarketSimServer(seed=6, speed=1.0)
+    server = MarketSimServer(seed=6, speed=1.0, session_date=SESSION)
     server.add_ticker("FAKE1", price=110.0, volume=BIG_VOLUME, has_options=True, ff_bump=0.5)
     server.add_ticker("FAKE2", price=95.0, volume=BIG_VOLUME - 1, has_options=True, ff_bump=0.5)
     server.add_ticker("NOOPT", price=200.0, volume=BIG_VOLUME * 2, has_options=False)

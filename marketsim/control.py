@@ -4,13 +4,28 @@ so a separately started `manage.py marketsim` can be driven by tests and the dem
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from marketsim.rest import Answer
-from marketsim.universe import scenario_profile
+from marketsim.session import SimClock
+from marketsim.universe import TickerProfile, scenario_profile
 
-if TYPE_CHECKING:
-    from marketsim.server import MarketSimServer
+
+class ControlledMarket(Protocol):
+    """What the control surface drives: the server implements it (control imports no server, no cycle)."""
+
+    clock: SimClock
+
+    async def set_faults_async(self, **switches: str) -> dict[str, Any]: ...
+
+    async def inject_move_async(self, ticker: str, pct: float) -> dict[str, Any]: ...
+
+    async def add_profile_async(self, profile: TickerProfile) -> dict[str, Any]: ...
+
+    def clock_info(self) -> dict[str, Any]: ...
+
+    async def stats_async(self) -> dict[str, Any]: ...
+
 
 TRUE_WORDS = ("1", "true", "yes", "on")
 
@@ -20,7 +35,7 @@ def _flag(raw: str) -> bool:
 
 
 class SimControl:
-    def __init__(self, server: MarketSimServer) -> None:
+    def __init__(self, server: ControlledMarket) -> None:
         self.server = server
 
     async def answer(self, path: str, query: dict[str, str]) -> Answer:

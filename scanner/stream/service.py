@@ -38,6 +38,7 @@ log = logging.getLogger("scanner.stream")
 
 HEALTH_INTERVAL_S = 5.0
 STANDBY_POLL_S = 1.0
+SCAN_TICKER_TASK = "scanner.tasks.scan_ticker"
 
 
 @dataclass
@@ -79,8 +80,8 @@ def enqueue_move_scans(moves: list[Move]) -> int:
     """One ``scan_ticker(ticker, "move")`` per move, over one broker connection (runs in a thread)."""
     from celery import current_app
 
-    from scanner.tasks import scan_ticker
-
+    # By name: scanner.tasks imports the stream's watch set, so importing it here would close a cycle.
+    scan_ticker = current_app.tasks[SCAN_TICKER_TASK]
     close_old_connections()
     try:
         with current_app.producer_or_acquire() as producer:

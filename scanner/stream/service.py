@@ -7,6 +7,7 @@ standby until it holds the Redis leader lock, streams while it keeps it, and ret
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -76,12 +77,22 @@ def database_watch_set() -> WatchSet:
         close_old_connections()
 
 
+@functools.cache
+def scan_ticker_task():
+    """The registered ``scan_ticker`` task, looked up by name: scanner.tasks imports the stream's watch
+    set, so importing it here would close a cycle. The app's task modules are imported first, as a
+    worker does at start, so the lookup works in any process (the stream command, the demo)."""
+    from celery import current_app
+
+    current_app.loader.import_default_modules()
+    return current_app.tasks[SCAN_TICKER_TASK]
+
+
 def enqueue_move_scans(moves: list[Move]) -> int:
     """One ``scan_ticker(ticker, "move")`` per move, over one broker connection (runs in a thread)."""
     from celery import current_app
 
-    # By name: scanner.tasks imports the stream's watch set, so importing it here would close a cycle.
-    scan_ticker = current_app.tasks[SCAN_TICKER_TASK]
+    scan_ticker = scan_ticker_task()
     close_old_connections()
     try:
         with current_app.producer_or_acquire() as producer:

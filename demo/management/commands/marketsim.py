@@ -50,7 +50,8 @@ def _start_time(raw: str) -> time:
 class Command(BaseCommand):
     help = (
         "Run a simulated Polygon market on one port: the vendor's REST endpoints (chain snapshots, grouped "
-        "daily, option contracts, stock snapshots, market status) and the stocks WebSocket at /stocks. "
+        "daily, option contracts, stock snapshots, market status, the Benzinga earnings calendar) and the "
+        "stocks WebSocket at /stocks. "
         "Deterministic from --seed; its own session clock runs at --speed x wall time, so it streams at any "
         "hour. Any API key is accepted. Point the scanner at it with the printed POLYGON_REST_URL / "
         "POLYGON_WS_URL lines. Faults can be switched on here or later with GET /_sim/faults?name=value."
@@ -98,6 +99,11 @@ class Command(BaseCommand):
         faults.add_argument("--repeat-cursor", action="store_true", help="next_url repeats its cursor forever")
         faults.add_argument("--not-authorized", action="store_true", help="REST answers 403 NOT_AUTHORIZED")
         faults.add_argument(
+            "--earnings-not-authorized",
+            action="store_true",
+            help="the earnings calendar alone answers 403 NOT_AUTHORIZED (a plan without the Benzinga add-on)",
+        )
+        faults.add_argument(
             "--auth-failure", action="store_true", help="REST answers 401; WebSocket answers auth_failed"
         )
         faults.add_argument(
@@ -140,6 +146,7 @@ class Command(BaseCommand):
                 "truncated_json",
                 "repeat_cursor",
                 "not_authorized",
+                "earnings_not_authorized",
                 "auth_failure",
                 "ws_abort",
                 "slow_frames",

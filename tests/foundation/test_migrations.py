@@ -58,6 +58,7 @@ SCHEDULE_MIGRATIONS = (
     "scanner.migrations.0002_discovery_schedule",
     "scanner.migrations.0005_alert_flush_schedule",
     "scanner.migrations.0006_stream_heartbeat_schedule",
+    "scanner.migrations.0010_earnings_schedule",
 )
 
 

@@ -6,11 +6,13 @@ import calendar
 import re
 import signal
 import threading
+from dataclasses import fields
 from datetime import date, datetime, time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from marketsim.faults import Faults
 from marketsim.server import MarketSimServer
 from marketsim.session import NEW_YORK, is_session, latest_session
 
@@ -136,24 +138,7 @@ class Command(BaseCommand):
             start = _start_time(options["start"])
             session = day or latest_session(datetime.now(NEW_YORK).date())
             start_at = datetime.combine(session, start, tzinfo=NEW_YORK)
-        faults = {
-            name: options[name]
-            for name in (
-                "latency_ms",
-                "rate_limit",
-                "retry_after",
-                "server_errors",
-                "truncated_json",
-                "repeat_cursor",
-                "not_authorized",
-                "earnings_not_authorized",
-                "auth_failure",
-                "ws_abort",
-                "slow_frames",
-                "max_connections",
-                "force_disconnect",
-            )
-        }
+        faults = {switch.name: options[switch.name] for switch in fields(Faults)}
         try:
             sim = MarketSimServer(
                 seed=options["seed"],

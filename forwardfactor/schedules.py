@@ -1,4 +1,5 @@
-"""Periodic tasks of the discovery universe, as django-celery-beat entries.
+"""Periodic tasks installed by data migrations (the discovery universe, earnings dates), as
+django-celery-beat entries.
 
 A data migration installs them once; from then on they live in the database and operators edit,
 disable or re-time them in admin (Periodic tasks). The crontabs are in New York time; the tasks
@@ -54,6 +55,19 @@ DISCOVERY_SCHEDULE = (
         "does nothing outside NYSE sessions.",
         # A sweep that waited longer than this in the queue is superseded by the next one.
         expire_seconds=25 * 60,
+    ),
+)
+
+EARNINGS_SCHEDULE = (
+    CrontabEntry(
+        name="earnings: refresh from the vendor",
+        task="scanner.tasks.refresh_earnings",
+        minute="0",
+        hour="8",
+        day_of_week="1-5",
+        description="Asks the vendor for the earnings dates of every watched ticker (today to 120 days "
+        "ahead); a plan without earnings data leaves the imported and admin dates as they are.",
+        expire_seconds=3 * 3600,
     ),
 )
 

@@ -36,3 +36,15 @@ def last_session_on_or_before(day: date) -> date:
 def session_before(day: date) -> date:
     """The last NYSE session strictly before ``day``."""
     return last_session_on_or_before(day - timedelta(days=1))
+
+
+def session_after(day: date) -> date:
+    """The first NYSE session strictly after ``day``."""
+    calendar = nyse_calendar()
+    stamp = pd.Timestamp(day + timedelta(days=1))
+    if calendar.first_session <= stamp <= calendar.last_session:
+        return calendar.date_to_session(stamp, direction="next").date()
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day

@@ -19,6 +19,7 @@ class Faults:
     truncated_json: float = 0.0  # 200 with the body cut in half
     repeat_cursor: bool = False  # next_url repeats the cursor it was called with, forever
     not_authorized: bool = False  # REST 403 NOT_AUTHORIZED (the plan lacks the data)
+    earnings_not_authorized: bool = False  # 403 NOT_AUTHORIZED on the earnings calendar only (no Benzinga add-on)
     auth_failure: bool = False  # REST 401, WebSocket auth_failed
     ws_abort: int = 0  # drop N connections without a close frame (open ones now, later ones after auth)
     slow_frames: int = 0  # milliseconds before each event frame

@@ -7,13 +7,14 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
 import orjson
 
+from marketsim.earnings import EarningsReport, earnings_report
 from marketsim.market import DayBar, Market
 from marketsim.options import ChainListing, PricedRows
 from marketsim.session import NEW_YORK, at_new_york, is_session, market_phase
@@ -21,6 +22,8 @@ from marketsim.universe import TickerProfile
 
 SNAPSHOT_MAX_LIMIT = 250
 CONTRACTS_MAX_LIMIT = 1000
+EARNINGS_MAX_LIMIT = 50000
+EARNINGS_SORTS = ("date", "ticker")
 DEFAULT_LIMIT = 10
 RANGE_MODIFIERS = ("gte", "gt", "lte", "lt")
 
@@ -136,6 +139,7 @@ class VendorApi:
         ("options_contracts", re.compile(r"^/v3/reference/options/contracts$")),
         ("stock_snapshot", re.compile(r"^/v2/snapshot/locale/us/markets/stocks/tickers/([^/]+)$")),
         ("market_status", re.compile(r"^/v1/marketstatus/now$")),
+        ("benzinga_earnings", re.compile(r"^/benzinga/v1/earnings$")),
     )
 
     def __init__(self, market: Market, clock_epoch: Callable[[], float]) -> None:
@@ -162,6 +166,8 @@ class VendorApi:
                 return self.options_contracts(path, query, base_url, repeat_cursor)
             if name == "stock_snapshot":
                 return self.stock_snapshot(args[0], path, query)
+            if name == "benzinga_earnings":
+                return self.earnings(path, query, base_url, repeat_cursor)
             return self.market_status()
         except BadRequest as exc:
             return error(400, path, query, str(exc))
@@ -352,6 +358,35 @@ class VendorApi:
             body["next_url"] = self._next_url(base_url, path, params, offset + limit, cursor, repeat)
         return Answer(200, body)
 
+    def earnings(self, path: str, query: dict[str, str], base_url: str, repeat: bool) -> Answer:
+        """Benzinga's earnings calendar: the reports of the names with a front-month event."""
+        params, offset, cursor = self._page_query(query)
+        limit = _limit(params, EARNINGS_MAX_LIMIT)
+        if "ticker" in params:
+            symbols = [params["ticker"]]
+        elif "ticker.any_of" in params:
+            symbols = [symbol for symbol in params["ticker.any_of"].split(",") if symbol]
+        else:
+            symbols = self.market.symbols()
+        reports = [report for symbol in symbols if (report := self._earnings_report(symbol)) is not None]
+        days = np.array([report.date for report in reports], dtype="datetime64[D]")
+        mask = _range_mask(days, params, "date", _parse_date)
+        chosen = _sorted_reports([report for report, keep in zip(reports, mask) if keep], params.get("sort"))
+        body: dict[str, Any] = {"status": "OK", "request_id": request_id(path, query), "results": []}
+        body["results"] = [
+            _earnings_row(report, self.market.session_date) for report in chosen[offset : offset + limit]
+        ]
+        if offset + limit < len(chosen):
+            body["next_url"] = self._next_url(base_url, path, params, offset + limit, cursor, repeat)
+        return Answer(200, body)
+
+    def _earnings_report(self, symbol: str) -> EarningsReport | None:
+        profile = self.market.profile(symbol)
+        if profile is None or profile.ff_bump is None:
+            return None  # only the names with an event build a listing here (a few ms each)
+        listing = self.market.listing(symbol)
+        return earnings_report(self.market.seed, listing, self.market.session_date) if listing else None
+
     def stock_snapshot(self, symbol: str, path: str, query: dict[str, str]) -> Answer:
         profile = self.market.profile(symbol)
         if profile is None:
@@ -446,4 +481,31 @@ def _reference_contract(listing: ChainListing, row: int) -> dict[str, Any]:
         "strike_price": strike if strike % 1 else int(strike),
         "ticker": listing.occ_ticker(row),
         "underlying_ticker": listing.symbol,
+    }
+
+
+def _sorted_reports(reports: list[EarningsReport], sort: str | None) -> list[EarningsReport]:
+    field, _, order = (sort or "date.desc").partition(".")
+    if field not in EARNINGS_SORTS or order not in ("asc", "desc"):
+        raise BadRequest(f"sort must be one of {', '.join(f'{f}.asc, {f}.desc' for f in EARNINGS_SORTS)}, got {sort!r}")
+    key = (lambda r: (r.date, r.symbol)) if field == "date" else (lambda r: (r.symbol, r.date))
+    return sorted(reports, key=key, reverse=order == "desc")
+
+
+def _earnings_row(report: EarningsReport, session_date: date) -> dict[str, Any]:
+    digest = hashlib.md5(f"{report.symbol}{report.date}".encode()).hexdigest()
+    updated = at_new_york(session_date, 6).astimezone(UTC)
+    return {
+        "benzinga_id": digest[:24],
+        "company_name": f"{report.symbol} Corp",
+        "currency": "USD",
+        "date": report.date.isoformat(),
+        "date_status": "confirmed" if report.confirmed else "projected",
+        "estimated_eps": report.estimated_eps,
+        "fiscal_period": report.fiscal_period,
+        "fiscal_year": report.fiscal_year,
+        "importance": report.importance,
+        "last_updated": updated.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ticker": report.symbol,
+        "time": report.time,
     }

@@ -235,7 +235,7 @@ class MarketSimServer:
             return self._answer(error(401, path, query, "API Key was not provided"))
         if faults.auth_failure:
             return self._answer(error(401, path, query, "Unknown API Key"))
-        if faults.not_authorized:
+        if faults.not_authorized or (faults.earnings_not_authorized and route[0] == "benzinga_earnings"):
             message = "You are not entitled to this data. Please upgrade your plan."
             return self._answer(error(403, path, query, message, kind="NOT_AUTHORIZED"))
         if faults.take("rate_limit"):

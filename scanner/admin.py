@@ -40,8 +40,9 @@ class ReadOnlyRecordAdmin(admin.ModelAdmin):
 
 @admin.register(Ticker)
 class TickerAdmin(admin.ModelAdmin):
-    list_display = ("symbol", "last_scan", "last_price", "options", "move_threshold")
-    list_filter = ("has_options",)
+    list_display = ("symbol", "last_scan", "last_price", "options", "move_threshold", "earnings_answer")
+    list_filter = ("has_options", "earnings_answer")
+    readonly_fields = ("earnings_checked_at", "earnings_answer")
     search_fields = ("symbol",)
     actions = ("scan_now",)
 
@@ -64,8 +65,8 @@ class TickerAdmin(admin.ModelAdmin):
 
 @admin.register(EarningsEvent)
 class EarningsEventAdmin(admin.ModelAdmin):
-    list_display = ("ticker", "date", "expected_move", "source")
-    list_filter = ("source",)
+    list_display = ("ticker", "date", "time_of_day", "status", "expected_move", "source")
+    list_filter = ("source", "status", "time_of_day")
     search_fields = ("ticker",)
     date_hierarchy = "date"
 

@@ -19,6 +19,17 @@ class Ticker(models.Model):
     move_threshold = models.FloatField(
         null=True, blank=True, help_text="Rescan on a move of this fraction (0.005 = 0.5%); empty: the default."
     )
+    earnings_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the vendor was last asked for this ticker's earnings dates (by the market's clock).",
+    )
+    earnings_answer = models.CharField(
+        max_length=16,
+        choices=[("vendor", "the vendor answered"), ("not_entitled", "the plan lacks earnings data")],
+        blank=True,
+        help_text="What that request got; empty: never asked.",
+    )
 
     class Meta:
         ordering = ["symbol"]
@@ -28,14 +39,36 @@ class Ticker(models.Model):
 
 
 class EarningsEvent(models.Model):
-    """A known earnings date; inside a pair's window it yields an ex-earnings FF and a flag."""
+    """A known earnings date; inside a pair's window it yields an ex-earnings FF and a flag.
+
+    ``source`` says where the row came from: "vendor" (refreshed from the market-data vendor, which
+    removes its own rows when a date moves), "admin", or an import's label ("csv" by default)."""
+
+    VENDOR = "vendor"
+
+    class TimeOfDay(models.TextChoices):
+        BEFORE_OPEN = "before_open", "before the open"
+        DURING = "during_session", "during the session"
+        AFTER_CLOSE = "after_close", "after the close"
+        UNKNOWN = "unknown", "time not known"
+
+    class Status(models.TextChoices):
+        CONFIRMED = "confirmed", "confirmed"
+        PROJECTED = "projected", "projected"
+        UNSTATED = "", "not stated"
 
     ticker = models.CharField(max_length=8, validators=[validate_ticker])
     date = models.DateField()
+    time_of_day = models.CharField(max_length=16, choices=TimeOfDay.choices, default=TimeOfDay.UNKNOWN)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, blank=True, help_text="Whether the company confirmed the date."
+    )
     expected_move = models.FloatField(
         null=True, blank=True, help_text="Expected one-day move as a fraction (0.05 = 5%); empty: estimated."
     )
-    source = models.CharField(max_length=40, blank=True)
+    source = models.CharField(
+        max_length=40, blank=True, default="admin", help_text='"vendor", "admin", or the import\'s label (e.g. csv).'
+    )
 
     class Meta:
         ordering = ["ticker", "date"]

@@ -42,11 +42,12 @@ from accounts.validators import normalize_ticker, validate_ticker
 from forwardfactor.shared_state import shared_redis
 from forwardfactor.task_retry import TRANSIENT_INFRA_ERRORS
 from market.clock import is_session_open, market_now
+from scanner.earnings import check_first_seen, engine_earnings
 from scanner.engine import FFSignal
 from scanner.engine.config import EngineConfig
-from scanner.engine.scan import EarningsInput, scan_chain
+from scanner.engine.scan import scan_chain
 from scanner.engine.timing import trading_date
-from scanner.models import EarningsEvent, Scan, Signal, Ticker
+from scanner.models import Scan, Signal, Ticker
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
 from scanner.stream.references import publish_scan_reference
 from scanner.universe_view import universe
@@ -273,7 +274,8 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
 
     config = engine_config()
     today = market_now()
-    earnings = _earnings(ticker, today)
+    earnings_requests = check_first_seen(ticker)
+    earnings = engine_earnings(ticker, today)
     started = time.perf_counter()
     try:
         fetched = fetch_chain(
@@ -295,7 +297,7 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
 
     computed = time.perf_counter()
     if trading_date(fetched.chain.as_of) != trading_date(today):
-        earnings = _earnings(ticker, fetched.chain.as_of)  # a chain of an earlier day: its own future
+        earnings = engine_earnings(ticker, fetched.chain.as_of)  # a chain of an earlier day: its own future
     result = scan_chain(fetched.chain, config, earnings=earnings)
     compute_ms = (time.perf_counter() - computed) * 1000
 
@@ -305,7 +307,7 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         scan.outcome = Scan.Outcome.OK if len(fetched.chain) else Scan.Outcome.NO_DATA
         scan.finished_at = scan.heartbeat_at = timezone.now()
         scan.fetch_ms, scan.compute_ms = fetch_ms, compute_ms
-        scan.requests, scan.contracts = fetched.requests, len(fetched.chain)
+        scan.requests, scan.contracts = fetched.requests + earnings_requests, len(fetched.chain)
         scan.dropped = dict(fetched.chain.dropped)
         scan.underlying_price = _finite(fetched.chain.underlying_price)
         scan.as_of = fetched.chain.as_of
@@ -326,7 +328,7 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         scan.outcome,
         len(signals),
         created,
-        fetched.requests,
+        scan.requests,
     )
     return report
 
@@ -408,11 +410,6 @@ def _finish_without_data(scan: Scan, outcome: str, exc: MarketDataError, started
 def _describe(exc: MarketDataError) -> str:
     what = "will retry" if exc.retryable else "not retried"
     return f"{type(exc).__name__} ({what}): {exc}"
-
-
-def _earnings(ticker: str, as_of: datetime) -> list[EarningsInput]:
-    events = EarningsEvent.objects.filter(ticker=ticker, date__gt=trading_date(as_of)).order_by("date")
-    return [EarningsInput(event.date, event.expected_move) for event in events]
 
 
 def _finite(value: float) -> float | None:

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from forwardfactor.task_retry import retrying
 from market.clock import is_session_open, market_now
-from scanner import abandoned, scanning
+from scanner import abandoned, earnings, scanning
 from scanner.polygon.errors import TransientError
 from scanner.stream.heartbeat import stale_tickers
 from scanner.stream.watchset import load_watch_set
@@ -76,3 +76,18 @@ def stream_heartbeat() -> dict:
                 ignore_result=True,
             )
     return {"enqueued": len(due)}
+
+
+@shared_task(
+    name="scanner.tasks.refresh_earnings",
+    queue="scan",
+    autoretry_for=(TransientError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def refresh_earnings(tickers: list[str] | None = None) -> dict:
+    """Store the vendor's earnings dates of ``tickers`` (default: every watched ticker) for 120 days ahead."""
+    symbols = tickers if tickers is not None else sorted(load_watch_set().symbols)
+    return earnings.refresh_earnings(symbols).as_dict()

@@ -16,7 +16,7 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -38,13 +38,15 @@ from scanner.polygon.errors import (
     TransientError,
     UnknownTickerError,
 )
-from scanner.polygon.market_types import GroupedDaily, MarketStatus, UnderlyingQuote
+from scanner.polygon.market_types import EarningsDate, GroupedDaily, MarketStatus, UnderlyingQuote
 from scanner.polygon.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_PAGE_LIMIT = 250  # the vendor's maximum (its default is 10)
 HAS_OPTIONS_TTL_S = 7 * 24 * 3600
+EARNINGS_BATCH = 50  # tickers per ticker.any_of request: keeps the URL short
+EARNINGS_PAGE_LIMIT = 1000
 _API_KEY_PARAM = re.compile(r"(apiKey=)[^&\s'\"]*", re.IGNORECASE)
 
 
@@ -226,6 +228,37 @@ class PolygonClient:
         if self.cache is not None:
             self.cache.set(key, b"1" if listed else b"0", ex=HAS_OPTIONS_TTL_S)
         return listed
+
+    def earnings(self, tickers: Iterable[str], date_from: date, date_to: date) -> list[EarningsDate]:
+        """The vendor's (Benzinga's) earnings dates of ``tickers`` between the two dates, inclusive,
+        sorted by ticker and date; ``EARNINGS_BATCH`` tickers per request, every page followed. A plan
+        without the data raises ``NotEntitledError``."""
+        symbols = sorted({_path_ticker(ticker) for ticker in tickers})
+        found: dict[tuple[str, date], EarningsDate] = {}
+        for start in range(0, len(symbols), EARNINGS_BATCH):
+            batch = symbols[start : start + EARNINGS_BATCH]
+            params = {
+                "date.gte": date_from.isoformat(),
+                "date.lte": date_to.isoformat(),
+                "sort": "date.asc",
+                "limit": str(EARNINGS_PAGE_LIMIT),
+            }
+            if len(batch) == 1:
+                params["ticker"] = batch[0]
+            else:
+                params["ticker.any_of"] = ",".join(batch)
+            wanted = set(batch)
+            for answer in self._pages("/benzinga/v1/earnings", params, None):
+                for row in market_types.earnings_dates(_results(answer.payload)):
+                    key = (row.ticker, row.date)
+                    # Two rows for one report (e.g. revised): a confirmed one wins.
+                    if (
+                        row.ticker in wanted
+                        and date_from <= row.date <= date_to
+                        and (key not in found or row.confirmed)
+                    ):
+                        found[key] = row
+        return [found[key] for key in sorted(found)]
 
     def market_status(self) -> MarketStatus:
         """The provider's clock (``serverTime``) and market state."""

@@ -1,11 +1,13 @@
-"""Our own types for the vendor's non-chain answers (grouped daily, market status, underlying quote),
-and the functions that read them out of the vendor's JSON. Every optional field may be missing."""
+"""Our own types for the vendor's non-chain answers (grouped daily, market status, underlying quote,
+earnings dates), and the functions that read them out of the vendor's JSON. Every optional field may
+be missing."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
 
 from scanner.polygon.errors import MalformedResponseError
 
@@ -133,3 +135,70 @@ def underlying_quote(ticker: str, results: list, fallback_time: datetime) -> Und
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
     return UnderlyingQuote(ticker=ticker, price=price, as_of=newest or fallback_time)
+
+
+class TimeOfDay(StrEnum):
+    """When a company reports, against the NYSE session of the report's date (New York time)."""
+
+    BEFORE_OPEN = "before_open"
+    DURING = "during_session"
+    AFTER_CLOSE = "after_close"
+    UNKNOWN = "unknown"
+
+
+SESSION_OPENS = time(9, 30)
+SESSION_CLOSES = time(16, 0)
+
+
+@dataclass(frozen=True)
+class EarningsDate:
+    """One earnings report the vendor lists: its date, when in the day, and whether the company has
+    confirmed the date (otherwise the vendor projects it)."""
+
+    ticker: str
+    date: date
+    time_of_day: TimeOfDay
+    confirmed: bool
+
+
+def time_of_day(raw: object) -> TimeOfDay:
+    """The vendor's ``time`` (HH:MM:SS, New York) against the session: before 09:30 is before the
+    open, from 16:00 after the close. Midnight is read as "not given": no company reports then."""
+    if not isinstance(raw, str):
+        return TimeOfDay.UNKNOWN
+    try:
+        at = time.fromisoformat(raw.strip()).replace(tzinfo=None)
+    except ValueError:
+        return TimeOfDay.UNKNOWN
+    if at == time(0, 0):
+        return TimeOfDay.UNKNOWN
+    if at < SESSION_OPENS:
+        return TimeOfDay.BEFORE_OPEN
+    if at >= SESSION_CLOSES:
+        return TimeOfDay.AFTER_CLOSE
+    return TimeOfDay.DURING
+
+
+def earnings_dates(rows: list) -> list[EarningsDate]:
+    """Earnings rows ``{ticker, date, time?, date_status?, ...}``; rows without a ticker or a readable
+    date are skipped. A ``date_status`` other than ``confirmed`` counts as projected."""
+    found = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        ticker, raw_date = row.get("ticker"), row.get("date")
+        if not isinstance(ticker, str) or not ticker.strip() or not isinstance(raw_date, str):
+            continue
+        try:
+            day = date.fromisoformat(raw_date.strip())
+        except ValueError:
+            continue
+        found.append(
+            EarningsDate(
+                ticker=ticker.strip().upper(),
+                date=day,
+                time_of_day=time_of_day(row.get("time")),
+                confirmed=row.get("date_status") == "confirmed",
+            )
+        )
+    return found

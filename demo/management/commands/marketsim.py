@@ -6,11 +6,13 @@ import calendar
 import re
 import signal
 import threading
+from dataclasses import fields
 from datetime import date, datetime, time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from marketsim.faults import Faults
 from marketsim.server import MarketSimServer
 from marketsim.session import NEW_YORK, is_session, latest_session
 
@@ -50,7 +52,8 @@ def _start_time(raw: str) -> time:
 class Command(BaseCommand):
     help = (
         "Run a simulated Polygon market on one port: the vendor's REST endpoints (chain snapshots, grouped "
-        "daily, option contracts, stock snapshots, market status) and the stocks WebSocket at /stocks. "
+        "daily, option contracts, stock snapshots, market status, the Benzinga earnings calendar) and the "
+        "stocks WebSocket at /stocks. "
         "Deterministic from --seed; its own session clock runs at --speed x wall time, so it streams at any "
         "hour. Any API key is accepted. Point the scanner at it with the printed POLYGON_REST_URL / "
         "POLYGON_WS_URL lines. Faults can be switched on here or later with GET /_sim/faults?name=value."
@@ -98,6 +101,11 @@ class Command(BaseCommand):
         faults.add_argument("--repeat-cursor", action="store_true", help="next_url repeats its cursor forever")
         faults.add_argument("--not-authorized", action="store_true", help="REST answers 403 NOT_AUTHORIZED")
         faults.add_argument(
+            "--earnings-not-authorized",
+            action="store_true",
+            help="the earnings calendar alone answers 403 NOT_AUTHORIZED (a plan without the Benzinga add-on)",
+        )
+        faults.add_argument(
             "--auth-failure", action="store_true", help="REST answers 401; WebSocket answers auth_failed"
         )
         faults.add_argument(
@@ -130,23 +138,7 @@ class Command(BaseCommand):
             start = _start_time(options["start"])
             session = day or latest_session(datetime.now(NEW_YORK).date())
             start_at = datetime.combine(session, start, tzinfo=NEW_YORK)
-        faults = {
-            name: options[name]
-            for name in (
-                "latency_ms",
-                "rate_limit",
-                "retry_after",
-                "server_errors",
-                "truncated_json",
-                "repeat_cursor",
-                "not_authorized",
-                "auth_failure",
-                "ws_abort",
-                "slow_frames",
-                "max_connections",
-                "force_disconnect",
-            )
-        }
+        faults = {switch.name: options[switch.name] for switch in fields(Faults)}
         try:
             sim = MarketSimServer(
                 seed=options["seed"],

@@ -138,9 +138,11 @@ def _row(record: dict[str, str], default_source: str, where: str) -> EarningsRow
         day = date.fromisoformat(record["date"])
     except ValueError:
         raise CommandError(f"{where}: date {record['date']!r} is not YYYY-MM-DD") from None
-    return EarningsRow(
-        ticker, day, _move(record.get("expected_move", ""), where), record.get("source") or default_source
-    )
+    source = record.get("source") or default_source
+    if source == EarningsEvent.VENDOR:
+        # The refresh removes vendor rows the vendor stops listing: an imported date must not be one.
+        raise CommandError(f"{where}: source {source!r} is kept for the vendor's own rows; use another label")
+    return EarningsRow(ticker, day, _move(record.get("expected_move", ""), where), source)
 
 
 def _move(raw: str, where: str) -> float | None:

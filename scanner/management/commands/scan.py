@@ -14,11 +14,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.validators import normalize_ticker, validate_ticker
+from scanner.earnings import engine_earnings
 from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
-from scanner.engine.scan import ChainScan, EarningsInput, scan_chain
-from scanner.engine.timing import NEW_YORK, trading_date
-from scanner.models import EarningsEvent, Scan
+from scanner.engine.scan import ChainScan, scan_chain
+from scanner.engine.timing import NEW_YORK
+from scanner.models import Scan
 from scanner.polygon.errors import MarketDataError
 from scanner.polygon.parse import SnapshotError, parse_snapshot_pages
 from scanner.scanning import engine_config, scan_and_alert
@@ -70,7 +71,7 @@ class Command(BaseCommand):
         if chain.ticker and chain.ticker != ticker:
             raise CommandError(f"the chain is for {chain.ticker}, not {ticker}")
         when = as_of or chain.as_of
-        result = scan_chain(chain, config, as_of, _earnings(ticker, when))
+        result = scan_chain(chain, config, as_of, engine_earnings(ticker, when))
         if options["json"]:
             self.stdout.write(json.dumps(result.signals, indent=2))
             for note in result.notes:
@@ -138,11 +139,6 @@ def _fetch(ticker: str, config: EngineConfig) -> OptionChain:
         return fetch_option_chain(ticker, config)
     except MarketDataError as error:
         raise CommandError(str(error)) from None
-
-
-def _earnings(ticker: str, as_of: datetime) -> list[EarningsInput]:
-    events = EarningsEvent.objects.filter(ticker=ticker, date__gt=trading_date(as_of)).order_by("date")
-    return [EarningsInput(event.date, event.expected_move) for event in events]
 
 
 def _cell(value: Any, kind: str = "") -> str:

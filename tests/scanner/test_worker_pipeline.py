@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 HOT = "HOTFF"
+SESSION = date(2026, 11, 30)  # a Monday: the simulated market's session is pinned, not today's
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def sim(settings, postgres, redis_url, shared_state_reset):
     from forwardfactor.runtime import using_market
     from marketsim.server import MarketSimServer
 
-    server = MarketSimServer(seed=7, speed=1.0).start()
+    server = MarketSimServer(seed=7, speed=1.0, session_date=SESSION).start()
     # A name whose front month carries an event: its 30-60 FF is about 0.4.
     server.add_ticker(HOT, price=80.0, volume=20_000_000, ff_bump=0.4)
     with using_market(server.rest_url, POLYGON_MAX_RPS="50"):

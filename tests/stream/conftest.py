@@ -7,6 +7,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 
@@ -16,6 +17,8 @@ from scanner.stream.service import StreamResult, run_stream
 from scanner.stream.trigger import Move
 from scanner.stream.watchset import WatchSet
 from testing.polling import wait_for
+
+SESSION = date(2026, 11, 30)  # a Monday: the simulated market's session is pinned, not today's
 
 
 class ScriptedTape:
@@ -56,7 +59,7 @@ def scripted_market() -> Iterator[tuple[object, ScriptedTape]]:
     from marketsim.server import MarketSimServer
 
     tape = ScriptedTape()
-    sim = MarketSimServer(seed=7, speed=1.0, event_source=tape).start()
+    sim = MarketSimServer(seed=7, speed=1.0, session_date=SESSION, event_source=tape).start()
     yield sim, tape
     sim.stop()
 
@@ -65,7 +68,7 @@ def scripted_market() -> Iterator[tuple[object, ScriptedTape]]:
 def market() -> Iterator[object]:
     from marketsim.server import MarketSimServer
 
-    sim = MarketSimServer(seed=7, speed=1.0).start()
+    sim = MarketSimServer(seed=7, speed=1.0, session_date=SESSION).start()
     yield sim
     sim.stop()
 

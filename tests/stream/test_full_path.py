@@ -7,7 +7,7 @@ import pytest
 
 from testing.polling import wait_for
 from testing.smtp_sink import SmtpSink
-from tests.stream.conftest import subscribed
+from tests.stream.conftest import SESSION, subscribed
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -18,7 +18,7 @@ def bumped_market(settings, shared_state_reset):
     from forwardfactor.runtime import using_market
     from marketsim.server import MarketSimServer
 
-    server = MarketSimServer(seed=6, speed=1.0)
+    server = MarketSimServer(seed=6, speed=1.0, session_date=SESSION)
     server.add_ticker("FAKE1", price=110.0, volume=50_000_000, has_options=True, ff_bump=0.5)
     server.start()
     with using_market(server.rest_url, clock=server.now, POLYGON_MAX_RPS="200"):

@@ -3,6 +3,8 @@ moment, the broker refusing a retry's publish (then the message is requeued, not
 
 from __future__ import annotations
 
+from datetime import date
+
 import kombu.exceptions
 import pytest
 import redis
@@ -48,7 +50,7 @@ def scan_worker(settings, postgres, redis_url, shared_state_reset, live_worker):
     from forwardfactor.runtime import using_market
     from marketsim.server import MarketSimServer
 
-    server = MarketSimServer(seed=7, speed=1.0).start()
+    server = MarketSimServer(seed=7, speed=1.0, session_date=date(2026, 11, 30)).start()
     server.add_ticker("RETRY", price=80.0, volume=20_000_000, ff_bump=0.4)
     with using_market(server.rest_url, POLYGON_MAX_RPS="50"):
         yield server

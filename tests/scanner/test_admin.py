@@ -1,7 +1,7 @@
 """The operator's scanner admin: records read-only, figures rounded to what they mean, New York time,
 strongest signals first, legs as a table, and "Scan now"."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
@@ -88,7 +88,7 @@ def sim(settings, postgres, redis_url, shared_state_reset):
     from forwardfactor.runtime import using_market
     from marketsim.server import MarketSimServer
 
-    server = MarketSimServer(seed=7).start()
+    server = MarketSimServer(seed=7, session_date=date(2026, 11, 30)).start()
     server.add_ticker(HOT, price=80.0, volume=20_000_000, ff_bump=0.4)
     with using_market(server.rest_url, POLYGON_MAX_RPS="50"):
         yield server

@@ -1,5 +1,6 @@
 """``manage.py scan TICKER --store``: the service's own manual scan, stored and routed, from a shell."""
 
+from datetime import date
 from io import StringIO
 
 import pytest
@@ -19,7 +20,7 @@ def sim(settings, postgres, redis_url, shared_state_reset):
     from forwardfactor.runtime import using_market
     from marketsim.server import MarketSimServer
 
-    server = MarketSimServer(seed=7).start()
+    server = MarketSimServer(seed=7, session_date=date(2026, 11, 30)).start()
     server.add_ticker(HOT, price=80.0, volume=20_000_000, ff_bump=0.4)
     with using_market(server.rest_url, POLYGON_MAX_RPS="50"):
         yield server

@@ -65,6 +65,13 @@ class AlertSettings(models.Model):
         INSTANT = "instant", "Instant"
         DAILY_DIGEST = "daily_digest", "Daily digest"
 
+    class EarningsPolicy(models.TextChoices):
+        """What earnings inside a pair's window (front IV inflated by the event) do to its alerts."""
+
+        EX_EARNINGS = "ex_earnings", "Use the ex-earnings FF"
+        SKIP = "skip", "Skip the pair"
+        IGNORE = "ignore", "Ignore earnings (use the raw FF)"
+
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="alert_settings")
     ff_threshold = models.FloatField(
         "FF threshold",
@@ -91,6 +98,20 @@ class AlertSettings(models.Model):
     min_volume = models.PositiveIntegerField("min day volume per leg", default=10)
     max_spread_pct = models.FloatField(
         "max spread per leg (% of mid)", default=8.0, validators=[MinValueValidator(0.0), MaxValueValidator(100.0)]
+    )
+    max_spread_cost_pct = models.FloatField(
+        "max spread cost (% of the mid debit)",
+        default=25.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1000.0)],
+        help_text="Alert only when paying the natural (buy at the ask, sell at the bid) costs at most this much "
+        "more than the mid debit.",
+    )
+    earnings_policy = models.CharField(
+        max_length=16,
+        choices=EarningsPolicy.choices,
+        default=EarningsPolicy.EX_EARNINGS,
+        help_text="With an earnings date inside a pair's window: judge the ex-earnings FF, skip the pair, "
+        "or judge the raw FF.",
     )
     cooldown_minutes = models.PositiveIntegerField(default=120, validators=[MaxValueValidator(7 * 24 * 60)])
     consecutive_scans = models.PositiveSmallIntegerField(

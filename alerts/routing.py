@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 
+from django.conf import settings
+
 from accounts.models import AlertSettings
 from accounts.validators import parse_pair
 from alerts.models import Alert
@@ -33,6 +35,8 @@ _SETTINGS_FIELDS = (
     "min_open_interest",
     "min_volume",
     "max_spread_pct",
+    "max_spread_cost_pct",
+    "earnings_policy",
     "cooldown_minutes",
     "consecutive_scans",
     "quiet_hours_start",
@@ -56,26 +60,84 @@ class Criteria:
     min_open_interest: int
     min_volume: int
     max_spread_pct: float
+    max_spread_cost_pct: float = 25.0
+    earnings_policy: str = AlertSettings.EarningsPolicy.EX_EARNINGS
 
     def accepts(self, signal: FFSignal) -> bool:
-        ff = signal["ff"]
-        if ff is None or ff < self.threshold:
-            return False
-        if signal["pair"] not in self.pairs or signal["structure"] not in self.structures:
-            return False
-        front_target, back_target = parse_pair(signal["pair"])
-        if abs(signal["front_dte"] - front_target) > self.front_tolerance_days:
-            return False
-        if abs(signal["back_dte"] - back_target) > self.back_tolerance_days:
-            return False
-        legs = signal["legs"]
-        return bool(legs) and all(self._leg_is_liquid(leg) for leg in legs)
+        return not self.rejections(signal)
 
-    def _leg_is_liquid(self, leg: Leg) -> bool:
+    def rejections(self, signal: FFSignal) -> list[str]:
+        """Why the signal does not reach a user with these criteria, one line a reason; empty: it does."""
+        reasons = []
+        if "stale_quotes" in signal["flags"]:
+            # Stale quotes make fake FF: never alerted, whatever the user's settings.
+            reasons.append(f"stale quotes: a leg was quoted more than {settings.STALE_QUOTE_MINUTES:g} minutes before")
+        if signal["pair"] not in self.pairs:
+            reasons.append(f"pair {signal['pair']} is not among your pairs")
+        else:
+            front_target, back_target = parse_pair(signal["pair"])
+            for side, dte, target, tolerance in (
+                ("front", signal["front_dte"], front_target, self.front_tolerance_days),
+                ("back", signal["back_dte"], back_target, self.back_tolerance_days),
+            ):
+                if abs(dte - target) > tolerance:
+                    reasons.append(f"{side} expiry {dte} DTE is outside your {target}±{tolerance} days")
+        if signal["structure"] not in self.structures:
+            reasons.append(f"{signal['structure'].replace('_', ' ')} is off in your settings")
+        reasons += self._ff_rejections(signal)
+        legs = signal["legs"]
+        if not legs:
+            reasons.append("no legs")
+        for leg in legs:
+            reasons += self._leg_rejections(leg)
+        cost = signal["spread_cost_pct"]
+        if not _known(cost):
+            reasons.append("spread cost unknown (the mid debit is not positive)")
+        elif cost > self.max_spread_cost_pct:
+            reasons.append(f"spread cost {cost:.0f}% > your {self.max_spread_cost_pct:g}%")
+        return reasons
+
+    def judged_ff(self, signal: FFSignal) -> float | None:
+        """The FF this user's earnings policy judges: the ex-earnings FF when earnings fall inside the
+        window (policy ex_earnings), else the signal's own; None when there is none to judge."""
+        in_window = "earnings_in_window" in signal["flags"]
+        if in_window and self.earnings_policy == AlertSettings.EarningsPolicy.SKIP:
+            return None
+        if in_window and self.earnings_policy == AlertSettings.EarningsPolicy.EX_EARNINGS:
+            return signal["ff_ex_earnings"]
+        return signal["ff"]
+
+    def _ff_rejections(self, signal: FFSignal) -> list[str]:
+        in_window = "earnings_in_window" in signal["flags"]
+        earnings = ", ".join(signal["earnings_dates"]) or "a date"
+        if in_window and self.earnings_policy == AlertSettings.EarningsPolicy.SKIP:
+            return [f"earnings ({earnings}) inside the window: you skip such pairs"]
+        ff = self.judged_ff(signal)
+        ex_earnings = in_window and self.earnings_policy == AlertSettings.EarningsPolicy.EX_EARNINGS
+        label = "ex-earnings FF" if ex_earnings else "FF"
+        if ff is None:
+            if ex_earnings:
+                return [f"earnings ({earnings}) inside the window and no ex-earnings FF (move unknown)"]
+            return ["no FF (inverted, forward vol below the floor, or no IV)"]
+        if ff < self.threshold:
+            return [f"{label} {ff:.2f} < your {self.threshold:.2f}"]
+        return []
+
+    def _leg_rejections(self, leg: Leg) -> list[str]:
+        name, reasons = leg["leg"].replace("_", " "), []
         spread_pct = leg["spread_pct"]
-        if not _known(spread_pct) or spread_pct > self.max_spread_pct:
-            return False
-        return _at_least(leg["open_interest"], self.min_open_interest) and _at_least(leg["volume"], self.min_volume)
+        if not _known(spread_pct):
+            reasons.append(f"{name} spread unknown")
+        elif spread_pct > self.max_spread_pct:
+            reasons.append(f"{name} spread {spread_pct:.1f}% of mid > your {self.max_spread_pct:g}%")
+        for label, value, floor in (
+            ("open interest", leg["open_interest"], self.min_open_interest),
+            ("volume", leg["volume"], self.min_volume),
+        ):
+            if not _at_least(value, floor):
+                shown = f"{value:g}" if _known(value) else "unknown"
+                reasons.append(f"{name} {label} {shown} < your {floor:g}")
+        return reasons
 
 
 def _known(value: float | None) -> bool:
@@ -165,6 +227,8 @@ def _recipient(row: dict, kind: str) -> Recipient:
             min_open_interest=row["min_open_interest"],
             min_volume=row["min_volume"],
             max_spread_pct=row["max_spread_pct"],
+            max_spread_cost_pct=row["max_spread_cost_pct"],
+            earnings_policy=row["earnings_policy"],
         ),
         cooldown_minutes=row["cooldown_minutes"],
         consecutive_scans=row["consecutive_scans"],

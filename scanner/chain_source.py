@@ -3,10 +3,11 @@
 A big name lists 10,000+ contracts (40+ snapshot pages); a scan reads a handful of expiries and the
 strikes around the money. So:
 
-1. **Listed expiries** of the ticker inside the configured window, once a day per ticker (shared
-   Redis): one snapshot request for the calls at a single standard strike near a reference price
-   (a multiple of 5, 10 or 50 by price: the strike every expiry lists), so each expiry answers with
-   one row that also carries the underlying price and a near-the-money IV.
+1. **Listed expiries** of the ticker up to a year out (the configured window at least), once a
+   day per ticker (shared Redis): one snapshot request for the calls at a single standard strike
+   near a reference price (a multiple of 5, 10 or 50 by price: the strike every expiry lists), so
+   each expiry answers with one row that also carries the underlying price and a near-the-money IV
+   (the term structure of the expiries a scan does not fetch).
 2. **The needed expiries** (``scanner.engine.selection.needed_expiries``), in parallel on the
    client's session, each restricted to a strike band around spot wide enough for the target-delta
    legs: ±(z·σ·√T + σ²T/2) in log-moneyness from that expiry's IV, at least ±3%, at most the
@@ -25,7 +26,7 @@ import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import orjson
@@ -37,6 +38,7 @@ from market.clock import market_now
 from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
 from scanner.engine.selection import expiry_window, needed_expiries
+from scanner.engine.term import TERM_STRUCTURE_MAX_DTE
 from scanner.engine.timing import trading_date, years_to_expiry
 from scanner.polygon.client import PolygonClient, SnapshotPages
 from scanner.polygon.errors import UnknownTickerError
@@ -58,7 +60,8 @@ class FetchedChain:
     chain: OptionChain
     requests: int
     expiries: tuple[date, ...]  # fetched
-    listed: tuple[date, ...]  # listed inside the window
+    listed: tuple[date, ...]  # listed up to a year out (the configured window at least)
+    listed_iv: dict[date, float]  # near-the-money IV of listed expiries (the probe's, or a fetch's since)
     expiries_cached: bool
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
@@ -97,12 +100,13 @@ class ChainFetcher:
         timings: dict[str, float] = {}
         day = trading_date(as_of)
         window = expiry_window(as_of, config)
+        probe_window = (window[0], max(window[1], day + timedelta(days=TERM_STRUCTURE_MAX_DTE)))
 
         listing = self._cached_listing(ticker)
         cached = listing is not None and listing.covers(day, window)
         if not cached:
             hint = reference_price or (listing.spot if listing else None) or self._cached_spot(ticker)
-            listing = self._discover(client, ticker, day, window, hint)
+            listing = self._discover(client, ticker, day, window, probe_window, hint)
             timings["discover_s"] = time.perf_counter() - started
             # The probe's own underlying price is fresher than any hint.
             spot = listing.spot
@@ -133,6 +137,7 @@ class ChainFetcher:
             requests=client.requests_made,
             expiries=tuple(needed),
             listed=listing.expiries,
+            listed_iv=dict(listing.iv),
             expiries_cached=cached,
             seconds=time.perf_counter() - started,
             timings=timings,
@@ -141,17 +146,27 @@ class ChainFetcher:
     # --- steps ----------------------------------------------------------------------------------
 
     def _discover(
-        self, client: PolygonClient, ticker: str, day: date, window: tuple[date, date], spot: float | None
+        self,
+        client: PolygonClient,
+        ticker: str,
+        day: date,
+        window: tuple[date, date],
+        probe_window: tuple[date, date],
+        spot: float | None,
     ) -> _Listing:
-        probe = _probe(client, ticker, window, spot) if spot else None
+        """The listed expiries: up to a year out from the one-strike probe (one row per expiry), the
+        configured window only from the costly last resort."""
+        probe = _probe(client, ticker, probe_window, spot) if spot else None
         if probe is None or not probe.expiries:
             # No reference price, or its strike is not listed (stale price, odd strikes): ask for spot.
             quote, _ = client.underlying_quote(ticker, expiration_gte=window[0], expiration_lte=window[1])
             fresh = quote.price if math.isfinite(quote.price) else None
             if fresh and (not spot or probe_strike(fresh) != probe_strike(spot)):
                 spot = fresh
-                probe = _probe(client, ticker, window, spot)
-        if probe is None or not probe.expiries:
+                probe = _probe(client, ticker, probe_window, spot)
+        if probe is not None and probe.expiries:
+            window = probe_window
+        else:
             # Last resort, costly on a big name: every call in the window.
             probe = _probe(client, ticker, window, None)
         if not probe.expiries:
@@ -216,10 +231,6 @@ def fetch_chain(
     """The scan's entry point: the configured market, the shared cache, the market's clock."""
     fetcher = ChainFetcher(market_provider().client, shared_redis())
     return fetcher.fetch(ticker, config, as_of or market_now(), reference_price, earnings_dates)
-
-
-def fetch_option_chain(ticker: str, config: EngineConfig) -> OptionChain:
-    return fetch_chain(ticker, config).chain
 
 
 # --- pure helpers -------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class Scan(models.Model):
     class Outcome(models.TextChoices):
         RUNNING = "running"
         OK = "ok"
+        NO_PAIR = "no_pair"  # options listed, but no expiry pair within tolerance: nothing to evaluate
         NO_DATA = "no_data"
         FAILED = "failed"
 
@@ -111,6 +112,12 @@ class Scan(models.Model):
     alerts = models.PositiveIntegerField(default=0, help_text="Alerts this scan created.")
     error = models.TextField(blank=True)
     notes = models.TextField(blank=True, help_text="The engine's notes: why a pair or structure gave nothing.")
+    term_structure = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='ATM IV per listed expiry up to a year: [{"expiry", "dte", "atm_iv", "source"}], source '
+        '"chain" (fetched, at the forward) or "probe" (the expiry probe\'s near-the-money IV).',
+    )
 
     class Meta:
         ordering = ["-started_at"]

@@ -44,8 +44,9 @@ from forwardfactor.task_retry import TRANSIENT_INFRA_ERRORS
 from market.clock import is_session_open, market_now
 from scanner.earnings import check_first_seen, engine_earnings
 from scanner.engine import FFSignal
+from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
-from scanner.engine.scan import scan_chain
+from scanner.engine.scan import ChainScan, scan_chain
 from scanner.engine.timing import trading_date
 from scanner.models import Scan, Signal, Ticker
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
@@ -298,13 +299,13 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
     computed = time.perf_counter()
     if trading_date(fetched.chain.as_of) != trading_date(today):
         earnings = engine_earnings(ticker, fetched.chain.as_of)  # a chain of an earlier day: its own future
-    result = scan_chain(fetched.chain, config, earnings=earnings)
+    result = scan_chain(fetched.chain, config, earnings=earnings, listed=fetched.listed, probe_iv=fetched.listed_iv)
     compute_ms = (time.perf_counter() - computed) * 1000
 
     with transaction.atomic():
         signals = Signal.objects.bulk_create([signal_row(scan, signal) for signal in result.signals])
         created = sum(n for _, n in signals_stored.send(sender=Scan, scan=scan, signals=signals) if n)
-        scan.outcome = Scan.Outcome.OK if len(fetched.chain) else Scan.Outcome.NO_DATA
+        scan.outcome = _outcome(result, fetched.chain)
         scan.finished_at = scan.heartbeat_at = timezone.now()
         scan.fetch_ms, scan.compute_ms = fetch_ms, compute_ms
         scan.requests, scan.contracts = fetched.requests + earnings_requests, len(fetched.chain)
@@ -313,16 +314,17 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         scan.as_of = fetched.chain.as_of
         scan.alerts = created
         scan.notes = "\n".join(result.notes)
+        scan.term_structure = result.term_structure
         scan.save()
         # One upsert statement (update_or_create takes a savepoint, a locking read and a write).
         seen = Ticker(symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price)
         written = ["last_scan_at", "last_scan_price"]
-        if len(fetched.chain):  # contracts came back: the market lists options on it
+        if len(fetched.chain) or fetched.listed:  # the market lists options on it
             seen.has_options, seen.options_checked_at = True, scan.finished_at
             written += ["has_options", "options_checked_at"]
         Ticker.objects.bulk_create([seen], update_conflicts=True, unique_fields=["symbol"], update_fields=written)
     report.enqueued = _announce_finished(scan, dispatch)
-    if scan.outcome == Scan.Outcome.OK:
+    if scan.outcome in (Scan.Outcome.OK, Scan.Outcome.NO_PAIR):
         _move_stream_reference(ticker, scan.underlying_price, scan.as_of)
     report.outcome, report.signals, report.alerts, report.requests = (
         scan.outcome,
@@ -331,6 +333,14 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         scan.requests,
     )
     return report
+
+
+def _outcome(result: ChainScan, chain: OptionChain) -> str:
+    """ok with quotes to evaluate; no_pair when the listed expiries fit no pair (a completed scan
+    with nothing to evaluate); no_data when the vendor sent no usable quotes."""
+    if result.no_pair:
+        return Scan.Outcome.NO_PAIR
+    return Scan.Outcome.OK if len(chain) else Scan.Outcome.NO_DATA
 
 
 def signal_row(scan: Scan, signal: FFSignal) -> Signal:

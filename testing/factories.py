@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from accounts.models import Subscription, User
 from discovery.models import UniverseMember, UniverseSnapshot
 from scanner.engine import FFSignal, Leg
+from scanner.engine.costs import SpreadCosts
 from scanner.engine.signal import LegName, Structure
 from scanner.models import Scan, Signal
 from scanner.scanning import signal_row
@@ -24,8 +25,15 @@ def signal_dict(
     volume: float = 50,
     spread_pct: float = 3.0,
     as_of: datetime = AS_OF,
+    spread_cost_pct: float | None = 8.0,
+    flags: tuple[str, ...] = (),
+    ff_ex_earnings: float | None = None,
+    earnings_dates: tuple[str, ...] = (),
 ) -> FFSignal:
-    """A complete signal (every key the engine reports) whose figures routing and emails look at are set here."""
+    """A complete signal (every key the engine reports) whose figures routing and emails look at are set here.
+
+    The costs: a mid debit of $1.25 a share and a natural debit ``spread_cost_pct`` above it (None: a
+    signal whose mid debit is not positive)."""
     front_dte, back_dte = (int(x) for x in pair.split("-"))
     front = (as_of.date() + timedelta(days=front_dte)).isoformat()
     back = (as_of.date() + timedelta(days=back_dte)).isoformat()
@@ -65,15 +73,15 @@ def signal_dict(
         "ff": ff,
         "ff_constant_maturity": None,
         "ff_constant_maturity_basis": "atm_forward_total_variance",
-        "ff_ex_earnings": None,
-        "earnings_dates": [],
-        "debit": 1.25,
+        "ff_ex_earnings": ff_ex_earnings,
+        "earnings_dates": list(earnings_dates),
+        **_costs(1.25, spread_cost_pct),
         "legs": legs,
         "underlying_price": 100.4,
         "as_of": as_of.isoformat(),
         "passes_liquidity": True,
         "reasons": [],
-        "flags": [],
+        "flags": list(flags),
     }
     if double:
         signal.update(
@@ -85,6 +93,20 @@ def signal_dict(
             put_forward_iv=0.19,
         )
     return signal
+
+
+def _costs(debit: float, spread_cost_pct: float | None) -> SpreadCosts:
+    natural = debit * (1 + (spread_cost_pct or 0.0) / 100)
+    limit = round(debit + (natural - debit) / 4, 2)
+    return {
+        "debit": debit,
+        "debit_natural": natural,
+        "spread_cost_pct": spread_cost_pct,
+        "limit_price": limit,
+        "debit_per_spread": round(debit * 100, 2),
+        "debit_natural_per_spread": round(natural * 100, 2),
+        "limit_per_spread": round(limit * 100, 2),
+    }
 
 
 def saved_signals(*signals: FFSignal, started_at: datetime | None = None) -> list[Signal]:

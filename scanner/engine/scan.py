@@ -6,7 +6,7 @@ Pure computation: time comes in as as_of (default: the snapshot's own timestamp)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TypedDict
@@ -16,9 +16,11 @@ import numpy as np
 from .bsm import MAX_VOL, MIN_VOL, bsm_delta, implied_vol
 from .chain import OptionChain
 from .config import EngineConfig
+from .costs import spread_costs
 from .forward import ONE_DAY, ex_earnings_vol, forward_factor, forward_variance, forward_vol
 from .selection import PairPick, earnings_brackets, listed_dtes, select_pairs
 from .signal import FFSignal, Leg, LegName, Structure
+from .term import TERM_STRUCTURE_MAX_DTE, TermPoint, term_structure
 from .timing import SECONDS_PER_YEAR, expiry_close_epoch, trading_date, years_to_expiry
 
 ATM_BAND_STRIKES = 3  # distinct strikes each side of the forward whose IVs the ATM figure may use
@@ -34,6 +36,10 @@ class EarningsInput:
 
 @dataclass
 class ChainScan:
+    """The signals of one chain, the notes saying why a pair or structure gave none, and the term
+    structure. ``no_pair``: the ticker lists options but no configured pair fits its expiries (a
+    completed scan with nothing to evaluate, not a lack of quotes)."""
+
     ticker: str
     as_of: datetime
     underlying_price: float
@@ -41,6 +47,8 @@ class ChainScan:
     dropped: dict[str, int]
     signals: list[FFSignal] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    term_structure: list[TermPoint] = field(default_factory=list)
+    no_pair: bool = False
 
 
 class _Expiry:
@@ -180,6 +188,17 @@ class _Engine:
         return reasons
 
 
+def _any_pair(picks: list[PairPick]) -> bool:
+    return any(pick.front and pick.back for pick in picks)
+
+
+def _no_pair_note(listed: Sequence[date], as_of: datetime) -> str:
+    dtes = listed_dtes(listed, as_of)
+    shown = ", ".join(f"{expiry.isoformat()} ({dte} DTE)" for expiry, dte in list(dtes.items())[:12])
+    more = f", … ({len(dtes)} in all)" if len(dtes) > 12 else ""
+    return f"no pair within tolerance: listed expiries {shown or 'none'}{more}"
+
+
 def _number(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
@@ -193,12 +212,28 @@ def scan_chain(
     config: EngineConfig = EngineConfig(),
     as_of: datetime | None = None,
     earnings: tuple[EarningsInput, ...] | list[EarningsInput] = (),
+    listed: Sequence[date] = (),
+    probe_iv: Mapping[date, float] | None = None,
 ) -> ChainScan:
     """Every configured pair and structure of one chain as signals, with notes saying why a pair or
-    structure gave nothing. Inverted pairs and forward vols below the floor come back with ff None."""
+    structure gave nothing. Inverted pairs and forward vols below the floor come back with ff None.
+
+    ``listed``: every expiry the ticker lists, when the caller knows more than the chain holds (a
+    fetch reads only the expiries the pairs need): an empty chain of a ticker whose listed expiries
+    fit no pair is then reported as ``no_pair`` with those expiries. ``probe_iv``: near-the-money
+    IVs of expiries the chain may not hold, for the term structure (source "probe").
+    """
     as_of = as_of or chain.as_of
     result = ChainScan(chain.ticker, as_of, chain.underlying_price, len(chain), dict(chain.dropped))
+    probe_iv = probe_iv or {}
     if not len(chain):
+        result.term_structure = term_structure({}, probe_iv, trading_date(as_of))
+        picks = select_pairs(listed, as_of, config) if listed else []
+        if picks and not _any_pair(picks):
+            result.no_pair = True
+            result.notes.append(_no_pair_note(listed, as_of))
+            result.notes.extend(pick.note for pick in picks if pick.note)
+            return result
         dropped = ", ".join(f"{reason} {count}" for reason, count in sorted(chain.dropped.items()))
         result.notes.append(f"no usable quotes in the chain ({'dropped: ' + dropped if dropped else 'empty'})")
         return result
@@ -206,10 +241,14 @@ def scan_chain(
         result.notes.append(f"underlying price {chain.underlying_price} is not usable")
         return result
     engine = _Engine(chain, config, as_of)
-    listed = [d.item() for d in np.unique(chain.expiry)]
-    picks = select_pairs(listed, as_of, config)
+    in_chain = [d.item() for d in np.unique(chain.expiry)]
+    picks = select_pairs(in_chain, as_of, config)
+    every_listed = sorted(set(listed) | set(in_chain))
+    if not _any_pair(select_pairs(every_listed, as_of, config) if listed else picks):
+        result.no_pair = True
+        result.notes.append(_no_pair_note(every_listed, as_of))
     result.notes.extend(pick.note for pick in picks if pick.note)
-    dtes = listed_dtes(listed, as_of)
+    dtes = listed_dtes(in_chain, as_of)
     events = [e for e in earnings if e.date > engine.today]
 
     needed: set[date] = set()
@@ -219,12 +258,15 @@ def scan_chain(
             needed.update((pick.front, pick.back))
     for event in events:
         needed.update(earnings_brackets(dtes, event.date))
-    first_pass = [engine.expiry(e).band_rows(chain.strike) for e in sorted(needed)]
+    charted = {e for e, dte in dtes.items() if dte <= TERM_STRUCTURE_MAX_DTE}
+    first_pass = [engine.expiry(e).band_rows(chain.strike) for e in sorted(needed | charted)]
     if "double_calendar" in config.structures:
         first_pass += [engine.expiry(p.front).rows for p in picks if p.front and p.back]
     if first_pass:
         engine.ensure_iv(np.unique(np.concatenate(first_pass)))
-    atm = {e: engine.atm_iv(engine.expiry(e)) for e in sorted(needed)}
+    atm = {e: engine.atm_iv(engine.expiry(e)) for e in sorted(needed | charted)}
+    chain_iv = {e: iv for e, (iv, _) in atm.items() if iv is not None}
+    result.term_structure = term_structure(chain_iv, probe_iv, engine.today)
 
     for pick in picks:
         if not (pick.front and pick.back):
@@ -392,8 +434,6 @@ def _signal(
     if from_mid or any(leg["iv_source"] == "mid" for leg in legs):
         flags.append("iv_solved_from_mid")
     reasons = engine.liquidity_reasons(legs)
-    bought = sum(leg["mid"] for leg in legs if leg["leg"].startswith("back"))
-    sold = sum(leg["mid"] for leg in legs if leg["leg"].startswith("front"))
     return {
         "ticker": engine.chain.ticker,
         "structure": structure,
@@ -411,7 +451,7 @@ def _signal(
         "ff_constant_maturity_basis": "atm_forward_total_variance",
         "ff_ex_earnings": ff_ex_earnings,
         "earnings_dates": [_iso(e.date) for e in base["earnings"]],
-        "debit": bought - sold,
+        **spread_costs(legs),
         "legs": legs,
         "underlying_price": engine.chain.underlying_price,
         "as_of": engine.as_of.isoformat(),

@@ -58,7 +58,14 @@ class FFSignal(TypedDict):
     ff_constant_maturity_basis: str
     ff_ex_earnings: float | None  # None without earnings in the window, or when it cannot be known
     earnings_dates: list[str]  # known earnings on or before the back expiry
+    # Costs a share (scanner.engine.costs): back legs bought, front legs sold; a spread is 100 shares
     debit: float  # from the mids
+    debit_natural: float  # buy at the ask, sell at the bid
+    spread_cost_pct: float | None  # (natural - mid) / mid in percent; None when the mid debit is not positive
+    limit_price: float  # suggested limit: mid + 1/4 of (natural - mid), rounded up to the cent
+    debit_per_spread: float
+    debit_natural_per_spread: float
+    limit_per_spread: float
     legs: list[Leg]
     underlying_price: float
     as_of: str

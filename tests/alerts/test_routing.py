@@ -111,3 +111,111 @@ def test_routing_queries_do_not_grow_with_the_number_of_users(postgres):
     # then routing and storing the alerts took the same number of queries
     assert Alert.objects.count() > 150
     assert few == many, (few, many)
+
+
+def rejections_of(signal: dict, email: str) -> list[str]:
+    [recipient] = [r for r in routing.candidate_recipients(signal["ticker"], SESSION) if r.email == email]
+    return recipient.criteria.rejections(signal)
+
+
+def test_a_spread_cost_above_a_users_limit_keeps_the_signal_from_them_and_says_so(postgres):
+    # given one follower with the default 25 % limit and one who accepts 40 %
+    user("default@x.test", follows=("AAPL",))
+    user("lenient@x.test", follows=("AAPL",), max_spread_cost_pct=40.0)
+    signal = signal_dict("AAPL", ff=0.30, spread_cost_pct=31.0)
+    # when / then
+    assert recipients_of(signal) == {"lenient@x.test": Alert.Kind.SUBSCRIPTION}
+    assert rejections_of(signal, "default@x.test") == ["spread cost 31% > your 25%"]
+    assert rejections_of(signal, "lenient@x.test") == []
+
+
+def test_a_signal_without_a_positive_mid_debit_has_no_spread_cost_and_reaches_nobody(postgres):
+    user("lenient@x.test", follows=("AAPL",), max_spread_cost_pct=1000.0)
+    signal = signal_dict("AAPL", spread_cost_pct=None)
+    assert recipients_of(signal) == {}
+    assert rejections_of(signal, "lenient@x.test") == ["spread cost unknown (the mid debit is not positive)"]
+
+
+def test_stale_quotes_never_alert_whatever_the_users_settings(postgres, settings):
+    # given the loosest possible follower, and a signal whose legs were quoted too long ago
+    settings.STALE_QUOTE_MINUTES = 15
+    user(
+        "anything@x.test",
+        follows=("AAPL",),
+        ff_threshold=0.0,
+        min_open_interest=0,
+        min_volume=0,
+        max_spread_pct=100.0,
+        max_spread_cost_pct=1000.0,
+        earnings_policy="ignore",
+    )
+    signal = signal_dict("AAPL", ff=0.9, flags=("stale_quotes",))
+    # when / then
+    assert recipients_of(signal) == {}
+    assert rejections_of(signal, "anything@x.test") == ["stale quotes: a leg was quoted more than 15 minutes before"]
+
+
+def test_every_reason_a_user_does_not_get_a_signal_is_told(postgres):
+    # given a follower whose settings the signal misses on several counts
+    user("strict@x.test", follows=("AAPL",), ff_threshold=0.4, min_open_interest=1000, atm_call_calendar=False)
+    signal = signal_dict("AAPL", ff=0.30, open_interest=500, spread_cost_pct=30.0)
+    # when / then
+    assert rejections_of(signal, "strict@x.test") == [
+        "atm call calendar is off in your settings",
+        "FF 0.30 < your 0.40",
+        "front call open interest 500 < your 1000",
+        "back call open interest 500 < your 1000",
+        "spread cost 30% > your 25%",
+    ]
+
+
+@pytest.mark.parametrize(
+    "ff_ex_earnings, routed",
+    [
+        (0.12, {"ignore@x.test"}),  # earnings made the raw FF: only who ignores earnings hears of it
+        (0.28, {"ignore@x.test", "ex-earnings@x.test"}),  # still rich without the event
+    ],
+    ids=["earnings_made_the_ff", "rich_without_earnings"],
+)
+def test_the_three_earnings_policies_route_a_pair_with_earnings_in_its_window_differently(
+    postgres, ff_ex_earnings: float, routed: set[str]
+):
+    # given three followers with FF threshold 0.20 and each earnings policy
+    for policy in ("ex_earnings", "skip", "ignore"):
+        user(f"{policy.replace('_', '-')}@x.test", follows=("AAPL",), earnings_policy=policy)
+    signal = signal_dict(
+        "AAPL",
+        ff=0.45,
+        ff_ex_earnings=ff_ex_earnings,
+        earnings_dates=("2025-03-20",),
+        flags=("earnings_in_window",),
+    )
+    # when / then
+    assert set(recipients_of(signal)) == routed
+    assert rejections_of(signal, "skip@x.test") == ["earnings (2025-03-20) inside the window: you skip such pairs"]
+    if ff_ex_earnings < 0.2:
+        assert rejections_of(signal, "ex-earnings@x.test") == ["ex-earnings FF 0.12 < your 0.20"]
+
+
+def test_earnings_policies_do_not_matter_without_earnings_in_the_window(postgres):
+    for policy in ("ex_earnings", "skip", "ignore"):
+        user(f"{policy.replace('_', '-')}@x.test", follows=("AAPL",), earnings_policy=policy)
+    # when / then
+    assert set(recipients_of(signal_dict("AAPL", ff=0.30))) == {
+        "ex-earnings@x.test",
+        "skip@x.test",
+        "ignore@x.test",
+    }
+
+
+def test_an_unknown_ex_earnings_ff_keeps_the_pair_from_who_judges_it(postgres):
+    # given earnings inside the window whose move the engine could not know
+    user("ex-earnings@x.test", follows=("AAPL",))
+    signal = signal_dict(
+        "AAPL", ff=0.45, earnings_dates=("2025-03-20",), flags=("earnings_in_window", "earnings_move_unknown")
+    )
+    # when / then
+    assert recipients_of(signal) == {}
+    assert rejections_of(signal, "ex-earnings@x.test") == [
+        "earnings (2025-03-20) inside the window and no ex-earnings FF (move unknown)"
+    ]

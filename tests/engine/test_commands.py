@@ -50,6 +50,19 @@ def test_scan_json_is_an_array_of_signal_dicts(chain_file):
     assert signals[0]["ticker"] == "ACME" and signals[0]["as_of"] == AS_OF.isoformat()
 
 
+def test_scan_term_structure_prints_the_atm_iv_of_every_expiry(chain_file):
+    # given a saved snapshot with 30, 60 and 90 day expiries (IV solved from the mids)
+    # when
+    out, _ = run("scan", "ACME", "--chain-file", str(chain_file), "--term-structure", "--json")
+    table, _ = run("scan", "ACME", "--chain-file", str(chain_file), "--term-structure")
+    # then
+    points = json.loads(out)
+    assert [(p["dte"], p["source"]) for p in points] == [(30, "chain"), (60, "chain"), (90, "chain")]
+    assert [p["atm_iv"] for p in points] == pytest.approx([0.45, 0.35, 0.33], abs=1e-3)
+    assert table.splitlines()[0] == "ACME term structure (ATM IV per listed expiry)"
+    assert table.splitlines()[1].endswith("30d   45.00%  chain")
+
+
 def test_scan_as_of_moves_the_clock_and_flags_stale_quotes(chain_file):
     # given a scan time an hour after the quotes
     # when

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from django.core.exceptions import ValidationError
@@ -24,6 +24,9 @@ from scanner.polygon.errors import MarketDataError
 from scanner.polygon.parse import SnapshotError, parse_snapshot_pages
 from scanner.scanning import engine_config, scan_and_alert
 
+if TYPE_CHECKING:
+    from scanner.chain_source import FetchedChain
+
 
 class Command(BaseCommand):
     help = (
@@ -34,7 +37,8 @@ class Command(BaseCommand):
         "quotes older than STALE_QUOTE_MINUTES are flagged, not hidden. Known earnings (EarningsEvent, "
         "see import_earnings) add an ex-earnings FF. With --store, the scan is the service's own manual scan "
         "instead: the Scan and its signals are stored, the users it concerns are alerted as usual, and the "
-        "outcome is printed (scan id, signals, alerts created, requests)."
+        "outcome is printed (scan id, signals, alerts created, requests). With --term-structure it prints the "
+        "ATM IV of every listed expiry up to a year instead."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -52,10 +56,17 @@ class Command(BaseCommand):
         )
         parser.add_argument("--json", action="store_true", help="Print a JSON array of signal dicts.")
         parser.add_argument(
+            "--term-structure",
+            action="store_true",
+            help="Print the term structure instead of the signals: the ATM IV of every listed expiry up to a year, "
+            'from the fetched chain (source "chain", at the forward) or the expiry probe (source "probe", near '
+            "the money); with --json a JSON array of {expiry, dte, atm_iv, source}.",
+        )
+        parser.add_argument(
             "--store",
             action="store_true",
             help="Store the Scan and its signals and alert the users it concerns, like a manual scan from the "
-            "admin; prints the outcome. Not with --chain-file, --as-of or --json.",
+            "admin; prints the outcome. Not with --chain-file, --as-of, --json or --term-structure.",
         )
 
     def handle(self, *args, **options) -> None:
@@ -65,14 +76,20 @@ class Command(BaseCommand):
             return
         as_of = _as_of(options["as_of"])
         config = engine_config()
-        chain = (
-            _chain_from_file(options["chain_file"], ticker, as_of) if options["chain_file"] else _fetch(ticker, config)
-        )
+        listed: tuple[date, ...] = ()
+        probe_iv: dict[date, float] = {}
+        if options["chain_file"]:
+            chain = _chain_from_file(options["chain_file"], ticker, as_of)
+        else:
+            fetched = _fetch(ticker, config)
+            chain, listed, probe_iv = fetched.chain, fetched.listed, fetched.listed_iv
         if chain.ticker and chain.ticker != ticker:
             raise CommandError(f"the chain is for {chain.ticker}, not {ticker}")
         when = as_of or chain.as_of
-        result = scan_chain(chain, config, as_of, engine_earnings(ticker, when))
-        if options["json"]:
+        result = scan_chain(chain, config, as_of, engine_earnings(ticker, when), listed=listed, probe_iv=probe_iv)
+        if options["term_structure"]:
+            self.stdout.write(json.dumps(result.term_structure, indent=2) if options["json"] else _term_table(result))
+        elif options["json"]:
             self.stdout.write(json.dumps(result.signals, indent=2))
             for note in result.notes:
                 self.stderr.write(note)
@@ -80,7 +97,7 @@ class Command(BaseCommand):
             self.stdout.write(_table(result))
 
     def _store(self, ticker: str, options: dict[str, Any]) -> None:
-        given = [flag for flag in ("chain_file", "as_of", "json") if options[flag]]
+        given = [flag for flag in ("chain_file", "as_of", "json", "term_structure") if options[flag]]
         if given:
             names = ", ".join("--" + flag.replace("_", "-") for flag in given)
             raise CommandError(f"--store scans the live chain as the service does; drop {names}")
@@ -132,11 +149,11 @@ def _chain_from_file(path: str, ticker: str, as_of: datetime | None) -> OptionCh
     return chain if chain.ticker else replace(chain, ticker=ticker)
 
 
-def _fetch(ticker: str, config: EngineConfig) -> OptionChain:
-    from scanner.chain_source import fetch_option_chain
+def _fetch(ticker: str, config: EngineConfig) -> FetchedChain:
+    from scanner.chain_source import fetch_chain
 
     try:
-        return fetch_option_chain(ticker, config)
+        return fetch_chain(ticker, config)
     except MarketDataError as error:
         raise CommandError(str(error)) from None
 
@@ -151,6 +168,14 @@ def _cell(value: Any, kind: str = "") -> str:
     if kind == "money":
         return f"{value:.2f}"
     return str(value)
+
+
+def _term_table(result: ChainScan) -> str:
+    lines = [f"{result.ticker} term structure (ATM IV per listed expiry)"]
+    lines += [f"{p['expiry']}  {p['dte']:>3}d  {p['atm_iv']:>7.2%}  {p['source']}" for p in result.term_structure] or [
+        "no expiry with an IV"
+    ]
+    return "\n".join(lines)
 
 
 def _table(result: ChainScan) -> str:

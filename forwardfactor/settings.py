@@ -201,6 +201,7 @@ except ValueError:
     raise ImproperlyConfigured(f"ALERT_DIGEST_TIME={env_str('ALERT_DIGEST_TIME')!r} is not a time: use HH:MM") from None
 ALERT_SEND_LEASE_MINUTES = int(env_number("ALERT_SEND_LEASE_MINUTES", 15, int))  # then a stuck alert is re-sent
 UNSUBSCRIBE_MAX_AGE_DAYS = int(env_number("UNSUBSCRIBE_MAX_AGE_DAYS", 60, int))  # lifetime of unsubscribe links
+FOLLOW_LINK_MAX_AGE_DAYS = int(env_number("FOLLOW_LINK_MAX_AGE_DAYS", 14, int))  # lifetime of "follow" links
 SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 150, int))  # single-flight lock; > the scan hard limit
 
 # --- Production hardening (manage.py check --deploy is clean when DEBUG is off) -----------------

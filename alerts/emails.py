@@ -88,11 +88,11 @@ def _count(value: float | None) -> str:
 
 
 def _sides(signal: FFSignal) -> list[dict]:
-    """IV front / back / forward: one unlabelled row for a call calendar, call side and put side for a double."""
+    """IV front / back / forward: ATM (at the forward) for a call calendar, call side and put side for a double."""
     if signal["structure"] != "double_calendar":
         return [
             {
-                "label": "",
+                "label": "ATM ",
                 "front": _percent(signal["front_iv"]),
                 "back": _percent(signal["back_iv"]),
                 "forward": _percent(signal["forward_iv"]),

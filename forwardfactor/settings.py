@@ -192,7 +192,7 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
 )
 
 # --- Alerts ------------------------------------------------------------------------------------
-ALERT_BATCH_SIZE = int(env_number("ALERT_BATCH_SIZE", 100, int))  # messages per send_alerts task / SMTP connection
+ALERT_BATCH_SIZE = int(env_number("ALERT_BATCH_SIZE", 100, int))  # messages per send_messages task / SMTP connection
 ALERT_FF_BUCKET = env_number("ALERT_FF_BUCKET", 0.05)  # FF levels of the alert unique key
 ALERT_COOLDOWN_BREAK_FF = env_number("ALERT_COOLDOWN_BREAK_FF", 0.05)  # FF rise that breaks a user's cooldown
 try:  # when daily-digest users get their digest, in each user's own time zone

@@ -81,6 +81,9 @@ def enqueue_move_scans(moves: list[Move]) -> int:
     from celery import current_app
 
     # By name: scanner.tasks imports the stream's watch set, so importing it here would close a cycle.
+    # Outside a worker nothing has imported the task modules yet (embedded runs): the loader does it once.
+    if SCAN_TICKER_TASK not in current_app.tasks:
+        current_app.loader.import_default_modules()
     scan_ticker = current_app.tasks[SCAN_TICKER_TASK]
     close_old_connections()
     try:

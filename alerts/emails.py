@@ -1,11 +1,14 @@
-"""Alert emails: building the messages, sending a batch over one connection, and the .eml file backend.
+"""Emails: building the messages, sending a batch over one connection, and the .eml file backend.
 
-A message is rendered from subject/text/HTML templates. Within a batch the templates are rendered
-once per (signal, kind, threshold) and only the recipient's unsubscribe link is filled in per
+A message tells one user about one ticker of one scan: every pair and structure that passed for
+them, strongest first, each as an order ticket with its IVs, FF, costs and legs; the spot, the
+earnings date and the data time (New York); links to the ticker page, the user's settings, (discovery)
+a one-click "follow", and the unsubscribe link. Templates are rendered once per (signals, kind,
+threshold) within a batch and only the recipient's own links and Message-ID are filled in per
 message, which is what makes a fan-out to thousands of users cheap. Every message carries
 ``List-Unsubscribe`` (a signed, expiring link) and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
-(RFC 8058), and a Message-ID derived from the alert, so a re-send in the one remaining duplicate window
-carries the same Message-ID.
+(RFC 8058), and the Message-ID fixed when the message was created, so a re-send in the one remaining
+duplicate window carries the same Message-ID.
 """
 
 from __future__ import annotations
@@ -19,83 +22,56 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import parseaddr
+from datetime import date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core import signing
 from django.core.mail import EmailMessage, EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db.models import Exists, OuterRef
 from django.template.loader import get_template
-from django.urls import reverse
 
 from accounts.models import Subscription
-from alerts import outbox
-from alerts.models import Alert
+from alerts import links, outbox, ticket
+from alerts.models import Alert, Message, message_domain
 from scanner.engine import FFSignal
-from scanner.models import Signal
+from scanner.models import EarningsEvent, Signal
 
 logger = logging.getLogger(__name__)
 
-UNSUBSCRIBE_SALT = "alerts.emails.unsubscribe"
-# Rendered into the templates in place of each recipient's own link, then replaced per message.
+# Rendered into the templates in place of each recipient's own links, then replaced per message.
 _LINK_PLACEHOLDER = "https://unsubscribe.invalid/link"
+_FOLLOW_PLACEHOLDER = "https://follow.invalid/link"
 STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "double calendar"}
+FLAG_LABELS = {
+    "stale_quotes": "stale quotes",
+    "iv_solved_from_mid": "IV solved from the bid/ask mid",
+    "inverted": "inverted term structure",
+}
+EARNINGS_TIMES = {
+    "before_open": "before the open",
+    "after_close": "after the close",
+    "during_session": "during the session",
+}
 
 
-# --- unsubscribe links --------------------------------------------------------------------------
+def simulated_data() -> bool:
+    """Whether the figures come from the simulated market: every email then says so."""
+    return bool(getattr(settings, "MARKET_SIMULATED", False))
 
 
-@dataclass(frozen=True)
-class UnsubscribeScope:
-    """What one unsubscribe link stops: following some tickers and/or discovery alerts."""
-
-    user_id: int
-    tickers: tuple[str, ...] = ()
-    discovery: bool = False
-
-    def describe(self) -> str:
-        parts = []
-        if self.tickers:
-            parts.append("alerts for " + ", ".join(self.tickers) + " (you stop following them)")
-        if self.discovery:
-            parts.append("discovery alerts on names you do not follow")
-        return " and ".join(parts) or "nothing"
+def scope_for(user_id: int, messages: Iterable[Message]) -> links.UnsubscribeScope:
+    """A subscription message unsubscribes from its ticker; a discovery message from discovery mode."""
+    tickers = sorted({m.ticker for m in messages if m.kind == Message.Kind.SUBSCRIPTION})
+    discovery = any(m.kind == Message.Kind.DISCOVERY for m in messages)
+    return links.UnsubscribeScope(user_id, tuple(tickers), discovery)
 
 
-def unsubscribe_token(scope: UnsubscribeScope) -> str:
-    payload = {"u": scope.user_id, "t": list(scope.tickers), "d": int(scope.discovery)}
-    return signing.dumps(payload, salt=UNSUBSCRIBE_SALT)
-
-
-def read_unsubscribe_token(token: str) -> UnsubscribeScope:
-    """The scope of a valid token; raises signing.BadSignature (SignatureExpired when too old)."""
-    payload = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=settings.UNSUBSCRIBE_MAX_AGE_DAYS * 86400)
-    try:
-        return UnsubscribeScope(int(payload["u"]), tuple(str(t) for t in payload["t"]), bool(payload["d"]))
-    except (KeyError, TypeError, ValueError):
-        raise signing.BadSignature("unsubscribe token has an unexpected shape") from None
-
-
-def unsubscribe_url(token: str) -> str:
-    return settings.SITE_URL + reverse("alerts:unsubscribe", args=[token])
-
-
-def scope_for(user_id: int, alerts: Iterable[Alert]) -> UnsubscribeScope:
-    """A subscription alert unsubscribes from its ticker; a discovery alert from discovery mode."""
-    tickers = sorted({a.ticker for a in alerts if a.kind == Alert.Kind.SUBSCRIPTION})
-    discovery = any(a.kind == Alert.Kind.DISCOVERY for a in alerts)
-    return UnsubscribeScope(user_id, tuple(tickers), discovery)
-
-
-# --- message building ---------------------------------------------------------------------------
+# --- what a message shows ------------------------------------------------------------------------
 
 
 def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    return "n/a" if value is None or value != value else f"{value * 100:.1f}%"
 
 
 def _number(value: float | None, digits: int = 2) -> str:
@@ -111,52 +87,93 @@ def _count(value: float | None) -> str:
     return "n/a" if value is None or value != value else f"{int(value):,}"
 
 
+def _sides(signal: FFSignal) -> list[dict]:
+    """IV front / back / forward: ATM (at the forward) for a call calendar, call side and put side for a double."""
+    if signal["structure"] != "double_calendar":
+        return [
+            {
+                "label": "ATM ",
+                "front": _percent(signal["front_iv"]),
+                "back": _percent(signal["back_iv"]),
+                "forward": _percent(signal["forward_iv"]),
+            }
+        ]
+    ivs = {leg["leg"]: leg["iv"] for leg in signal["legs"]}
+    return [
+        {
+            "label": f"{side} side ",
+            "front": _percent(ivs.get(f"front_{side}")),
+            "back": _percent(ivs.get(f"back_{side}")),
+            "forward": _percent(signal.get(f"{side}_forward_iv")),
+        }
+        for side in ("call", "put")
+    ]
+
+
+def _costs(signal: FFSignal) -> str | None:
+    natural = signal.get("debit_natural")
+    if natural is None:
+        return None
+    line = f"natural debit (buy at the ask, sell at the bid) {ticket.dollars(natural)} a share"
+    spread_cost = signal.get("spread_cost_pct")
+    if spread_cost is not None:
+        line += f", {spread_cost:.0f}% above the mid"
+    return line
+
+
 def signal_context(signal: FFSignal) -> dict:
-    """The template view of an engine signal: labels and formatted figures."""
-    double = signal["structure"] == "double_calendar"
-    strikes = _number(signal["strike"])
-    if double and signal.get("put_strike") is not None:
-        strikes = f"{_number(signal['strike'])} call / {_number(signal.get('put_strike'))} put"
+    """The template view of an engine signal: the order ticket, labels and formatted figures."""
+    flags = list(signal["flags"])
     legs = [
         {
-            "leg": leg["leg"],
-            "contract_type": leg["contract_type"],
-            "expiry": leg["expiry"],
-            "strike": _number(leg["strike"]),
+            "action": ticket.action(leg),
+            "contract": ticket.contract(signal["ticker"], leg),
             "bid": _number(leg["bid"]),
             "ask": _number(leg["ask"]),
-            "mid": _number(leg["mid"]),
             "spread_pct": _number(leg["spread_pct"], 1) + "%",
             "open_interest": _count(leg["open_interest"]),
             "volume": _count(leg["volume"]),
             "iv": _percent(leg["iv"]),
         }
-        for leg in signal["legs"]
+        for leg in ticket.ordered_legs(signal)
     ]
     return {
         "ticker": signal["ticker"],
         "structure": STRUCTURE_LABELS.get(signal["structure"], signal["structure"]),
-        "double": double,
+        "double": signal["structure"] == "double_calendar",
         "pair": signal["pair"],
-        "front_expiry": signal["front_expiry"],
-        "back_expiry": signal["back_expiry"],
         "front_dte": signal["front_dte"],
         "back_dte": signal["back_dte"],
-        "strikes": strikes,
-        "front_iv": _percent(signal["front_iv"]),
-        "back_iv": _percent(signal["back_iv"]),
-        "forward_iv": _percent(signal["forward_iv"]),
+        "ticket": ticket.order_ticket(signal),
+        "sides": _sides(signal),
         "ff": _number(signal["ff"]),
         "call_ff": _number(signal.get("call_ff")),
         "put_ff": _number(signal.get("put_ff")),
         "ff_constant_maturity": _optional_number(signal["ff_constant_maturity"]),
         "ff_ex_earnings": _optional_number(signal["ff_ex_earnings"]),
-        "debit": _number(signal["debit"]),
-        "underlying_price": _number(signal["underlying_price"]),
-        "as_of": signal["as_of"],
-        "flags": list(signal["flags"]),
+        "earnings_in_window": "earnings_in_window" in flags,
+        "costs": _costs(signal),
+        "notes": [FLAG_LABELS.get(f, f.replace("_", " ")) for f in flags if f != "earnings_in_window"],
         "legs": legs,
     }
+
+
+def earnings_line(event: EarningsEvent | None) -> str:
+    """The next earnings as a trader needs it, or that we do not know it (never "no earnings")."""
+    if event is None:
+        return "Earnings date unknown"
+    # Time of day and confirmation come from the vendor; rows from the admin or a CSV may lack them.
+    when = EARNINGS_TIMES.get(getattr(event, "time_of_day", ""), "time of day unknown")
+    status = getattr(event, "status", "")
+    return f"Earnings {ticket.short_date(event.date)}, {when}" + (f" ({status})" if status else "")
+
+
+def next_earnings(tickers: Iterable[str], on_or_after: date) -> dict[str, list[EarningsEvent]]:
+    """Known earnings of these tickers from ``on_or_after`` on, soonest first; one query."""
+    events: dict[str, list[EarningsEvent]] = defaultdict(list)
+    for event in EarningsEvent.objects.filter(ticker__in=set(tickers), date__gte=on_or_after).order_by("date"):
+        events[event.ticker].append(event)
+    return events
 
 
 @dataclass(frozen=True)
@@ -166,76 +183,100 @@ class Rendered:
     html: str
 
 
-class AlertMessages:
-    """Builds alert and digest messages; renders each (signal, kind, threshold) variant once.
+class MessageBuilder:
+    """Builds messages and digests; renders each (signals, kind, threshold) variant of a message once.
 
-    An alert variant is also turned into MIME bytes once (``MailMerge``); each recipient's message is
-    those bytes with its own To, unsubscribe link and Message-ID.
+    A variant is also turned into MIME bytes once (``MailMerge``); each recipient's message is those
+    bytes with its own To, links and Message-ID.
     """
 
-    def __init__(self) -> None:
-        self._alert_templates = [
-            get_template(f"alerts/email/alert_{part}") for part in ("subject.txt", "body.txt", "body.html")
+    def __init__(self, signals: dict[int, FFSignal], earnings: dict[str, list[EarningsEvent]]) -> None:
+        self._message_templates = [
+            get_template(f"alerts/email/message_{part}") for part in ("subject.txt", "body.txt", "body.html")
         ]
         self._digest_templates = [
             get_template(f"alerts/email/digest_{part}") for part in ("subject.txt", "body.txt", "body.html")
         ]
-        self._variants: dict[tuple[int, str, float], tuple[Rendered, MailMerge | None]] = {}
+        self._signals = signals
+        self._earnings = earnings
+        self._variants: dict[tuple, tuple[Rendered, MailMerge | None]] = {}
         self._contexts: dict[int, dict] = {}
         self._from = settings.DEFAULT_FROM_EMAIL
-        self._domain = (
-            parseaddr(self._from)[1].rpartition("@")[2] or urlsplit(settings.SITE_URL).hostname or "localhost"
-        )
-
-    def alert(self, alert: Alert, signal: FFSignal, threshold: float, to: str) -> EmailMessage:
-        key = (alert.signal_id, alert.kind, threshold)
-        variant = self._variants.get(key)
-        if variant is None:
-            context = {
-                "s": self._signal_context(alert.signal_id, signal),
-                "discovery": alert.kind == Alert.Kind.DISCOVERY,
-                "threshold": _number(threshold),
-                "unsubscribe_url": _LINK_PLACEHOLDER,
-            }
-            rendered = self._render(self._alert_templates, context)
-            variant = self._variants[key] = (
-                rendered,
-                MailMerge.build(self._message(rendered, *MailMerge.PLACEHOLDERS)),
-            )
-        rendered, merge = variant
-        link = unsubscribe_url(unsubscribe_token(scope_for(alert.user_id, [alert])))
-        # Stable for re-sends of this alert; the creation time keeps it unique if an id is ever reused.
-        message_id = f"<alert-{alert.pk}.{alert.created_at:%Y%m%d%H%M%S%f}@{self._domain}>"
-        if merge is not None and MailMerge.fits(to):
-            return merge.personalize(to, link, message_id)
-        return self._message(rendered, to, link, message_id)
-
-    def digest(
-        self, alerts: Sequence[Alert], signals: dict[int, FFSignal], thresholds: dict[str, float], to: str
-    ) -> EmailMessage:
-        items = [
-            {
-                "s": self._signal_context(a.signal_id, signals[a.signal_id]),
-                "discovery": a.kind == Alert.Kind.DISCOVERY,
-                "threshold": _number(thresholds[a.kind]),
-            }
-            for a in alerts
-        ]
-        context = {
-            "items": items,
-            "count": len(items),
-            "tickers": sorted({a.ticker for a in alerts}),
+        self._simulated = simulated_data()
+        self._common = {
+            "simulated": self._simulated,
+            "settings_url": links.settings_url(),
             "unsubscribe_url": _LINK_PLACEHOLDER,
         }
-        rendered = self._render(self._digest_templates, context)
-        ids = [a.pk for a in alerts]
-        link = unsubscribe_url(unsubscribe_token(scope_for(alerts[0].user_id, alerts)))
-        return self._message(rendered, to, link, f"<digest-{ids[0]}-{ids[-1]}-{len(ids)}@{self._domain}>")
 
-    def _signal_context(self, signal_id: int, signal: FFSignal) -> dict:
+    def message(self, message: Message, signal_ids: Sequence[int], threshold: float, to: str) -> EmailMessage:
+        discovery = message.kind == Message.Kind.DISCOVERY
+        key = (tuple(signal_ids), message.kind, threshold)
+        variant = self._variants.get(key)
+        if variant is None:
+            section = self._section(message, signal_ids, threshold)
+            rendered = self._render(self._message_templates, {**self._common, "t": section})
+            placeholders = {MailMerge.FOLLOW: 2} if discovery else {}
+            variant = self._variants[key] = (
+                rendered,
+                MailMerge.build(
+                    self._message(rendered, MailMerge.TO, _LINK_PLACEHOLDER, MailMerge.MESSAGE_ID), placeholders
+                ),
+            )
+        rendered, merge = variant
+        link = links.unsubscribe_url(links.unsubscribe_token(scope_for(message.user_id, [message])))
+        follow = self._follow_url(message) if discovery else None
+        if merge is not None and MailMerge.fits(to):
+            return merge.personalize(to, link, message.message_id, follow)
+        return self._message(rendered, to, link, message.message_id, follow)
+
+    def digest(
+        self, messages: Sequence[Message], signal_ids: dict[int, list[int]], thresholds: dict[str, float], to: str
+    ) -> EmailMessage:
+        """One email of a user's held messages, a section per ticker, strongest first."""
+        sections = [self._section(m, signal_ids[m.pk], thresholds[m.kind], with_follow=True) for m in messages]
+        context = {
+            **self._common,
+            "sections": sections,
+            "count": sum(len(s["items"]) for s in sections),
+            "tickers": [s["ticker"] for s in sections],
+        }
+        rendered = self._render(self._digest_templates, context)
+        link = links.unsubscribe_url(links.unsubscribe_token(scope_for(messages[0].user_id, messages)))
+        ids = sorted(m.pk for m in messages)
+        message_id = f"<digest-{ids[0]}-{ids[-1]}-{len(ids)}@{message_domain()}>"
+        return self._message(rendered, to, link, message_id)
+
+    def _section(
+        self, message: Message, signal_ids: Sequence[int], threshold: float, with_follow: bool = False
+    ) -> dict:
+        """One ticker of one scan: what the message (or a digest, per ticker) shows."""
+        items = [self._signal_context(pk) for pk in signal_ids]
+        first = self._signals[signal_ids[0]]
+        upcoming = [e for e in self._earnings.get(message.ticker, ()) if e.date >= message.trading_day]
+        discovery = message.kind == Message.Kind.DISCOVERY
+        return {
+            "ticker": message.ticker,
+            "discovery": discovery,
+            "threshold": _number(threshold),
+            "items": items,
+            "best": items[0],
+            "more": len(items) - 1,
+            "spot": ticket.dollars(first["underlying_price"]),
+            "as_of": ticket.new_york_time(first["as_of"]),
+            "earnings": earnings_line(upcoming[0] if upcoming else None),
+            "ticker_url": links.ticker_url(message.ticker),
+            "follow_url": (self._follow_url(message) if with_follow else _FOLLOW_PLACEHOLDER) if discovery else None,
+        }
+
+    @staticmethod
+    def _follow_url(message: Message) -> str:
+        return links.follow_url(links.follow_token(links.FollowInvitation(message.user_id, message.ticker)))
+
+    def _signal_context(self, signal_id: int) -> dict:
         context = self._contexts.get(signal_id)
         if context is None:
-            context = self._contexts[signal_id] = signal_context(signal)
+            context = self._contexts[signal_id] = signal_context(self._signals[signal_id])
         return context
 
     @staticmethod
@@ -243,10 +284,21 @@ class AlertMessages:
         subject, text, body = (template.render(context) for template in templates)
         return Rendered(" ".join(subject.split()), text, body)
 
-    def _message(self, rendered: Rendered, to: str, link: str, message_id: str) -> EmailMultiAlternatives:
+    def _message(
+        self, rendered: Rendered, to: str, link: str, message_id: str, follow: str | None = None
+    ) -> EmailMultiAlternatives:
+        text, body = (
+            rendered.text.replace(_LINK_PLACEHOLDER, link),
+            rendered.html.replace(_LINK_PLACEHOLDER, html.escape(link)),
+        )
+        if follow is not None:
+            text, body = (
+                text.replace(_FOLLOW_PLACEHOLDER, follow),
+                body.replace(_FOLLOW_PLACEHOLDER, html.escape(follow)),
+            )
         message = EmailMultiAlternatives(
             subject=rendered.subject,
-            body=rendered.text.replace(_LINK_PLACEHOLDER, link),
+            body=text,
             from_email=self._from,
             to=[to],
             headers={
@@ -255,7 +307,7 @@ class AlertMessages:
                 "Message-ID": message_id,
             },
         )
-        message.attach_alternative(rendered.html.replace(_LINK_PLACEHOLDER, html.escape(link)), "text/html")
+        message.attach_alternative(body, "text/html")
         return message
 
 
@@ -270,20 +322,22 @@ class MailMerge:
 
     TO = "recipient@mail-merge.invalid"
     MESSAGE_ID = "<message-id@mail-merge.invalid>"
-    PLACEHOLDERS = (TO, _LINK_PLACEHOLDER, MESSAGE_ID)
+    FOLLOW = _FOLLOW_PLACEHOLDER
 
     def __init__(self, raw: bytes, from_email: str) -> None:
         self._raw = raw
         self._from = from_email
 
     @classmethod
-    def build(cls, message: EmailMultiAlternatives) -> MailMerge | None:
+    def build(cls, message: EmailMultiAlternatives, body_links: dict[str, int]) -> MailMerge | None:
+        """``body_links``: further placeholders and how many times they must appear intact."""
         raw = message.message().as_bytes(linesep="\r\n")
         head = raw.partition(b"\r\n\r\n")[0] + b"\r\n"
+        expected = {_LINK_PLACEHOLDER: 3, **body_links}  # the unsubscribe link: header, text and HTML
         intact = (
             b"\r\nTo: " + cls.TO.encode() + b"\r\n" in head
             and b"\r\nMessage-ID: " + cls.MESSAGE_ID.encode() + b"\r\n" in head
-            and raw.count(_LINK_PLACEHOLDER.encode()) == 3  # header, text and HTML
+            and all(raw.count(placeholder.encode()) == n for placeholder, n in expected.items())
         )
         return cls(raw, message.from_email) if intact else None
 
@@ -292,12 +346,14 @@ class MailMerge:
         """Addresses that go into a header verbatim (no encoding, no folding characters)."""
         return address.isascii() and not any(c in address for c in '\r\n"<>,;()')
 
-    def personalize(self, to: str, link: str, message_id: str) -> EmailMessage:
+    def personalize(self, to: str, link: str, message_id: str, follow: str | None = None) -> EmailMessage:
         raw = (
             self._raw.replace(self.TO.encode(), to.encode(), 1)
             .replace(self.MESSAGE_ID.encode(), message_id.encode(), 1)
             .replace(_LINK_PLACEHOLDER.encode(), link.encode())
         )
+        if follow is not None:
+            raw = raw.replace(self.FOLLOW.encode(), follow.encode())
         return MergedEmail(raw, self._from, to, message_id)
 
 
@@ -331,7 +387,7 @@ class _ReadyMime:
 
 @dataclass
 class BatchReport:
-    sent: int = 0
+    sent: int = 0  # messages accepted by the SMTP server (a digest counts the messages it carries)
     failed: int = 0
     cancelled: int = 0
 
@@ -339,89 +395,113 @@ class BatchReport:
         return {"sent": self.sent, "failed": self.failed, "cancelled": self.cancelled}
 
 
-def send_alert_batch(alert_ids: Sequence[int], token: str) -> BatchReport:
-    """Claim the alerts for ``token`` and send one message each over one connection.
+@dataclass
+class Loaded:
+    """Claimed messages with what their emails need, loaded in a fixed number of queries."""
+
+    messages: list[Message]
+    signal_ids: dict[int, list[int]]  # message id -> its alerts' signals, strongest first
+    signals: dict[int, FFSignal]
+    earnings: dict[str, list[EarningsEvent]]
+
+    def builder(self) -> MessageBuilder:
+        return MessageBuilder(self.signals, self.earnings)
+
+
+def send_message_batch(message_ids: Sequence[int], token: str) -> BatchReport:
+    """Claim the messages for ``token`` and send them over one connection.
 
     An SMTP or network failure that may pass (4xx, disconnects, refused connections) propagates after
-    being recorded on the alerts still held: the task retries them under the same token. A permanent
-    refusal of one message (5xx for its recipient or data) fails that alert only.
+    being recorded on the messages still held: the task retries them under the same token. A permanent
+    refusal of one message (5xx for its recipient or data) fails that message only.
     """
-    held = outbox.claim_pending(alert_ids, token)
+    held = outbox.claim_pending(message_ids, token)
     report = BatchReport()
     if not held:
         return report
-    alerts, signals = _load(held)
-    alerts, report.cancelled = _drop_unwanted(alerts, token)
-    if not alerts:
+    loaded = _load(held)
+    messages, report.cancelled = _drop_unwanted(loaded.messages, token)
+    if not messages:
         return report
-    builder = AlertMessages()
+    builder = loaded.builder()
     # Built as they go out: the first message does not wait for the rest of the batch.
     outgoing = (
-        ([alert.pk], builder.alert(alert, signals[alert.signal_id], _thresholds(alert)[alert.kind], alert.user.email))
-        for alert in alerts
+        (
+            [message.pk],
+            builder.message(message, loaded.signal_ids[message.pk], _threshold(message), message.user.email),
+        )
+        for message in messages
     )
     _send(outgoing, token, report)
     return report
 
 
 def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> BatchReport:
-    """One digest per user of the held alerts that are due (quiet hours over, or digest time)."""
+    """One digest per user of the held messages that are due (quiet hours over, or digest time)."""
     held = outbox.claim_due_held(user_ids, token, now)
     report = BatchReport()
     if not held:
         return report
-    alerts, signals = _load(held)
-    alerts, report.cancelled = _drop_unwanted(alerts, token)
-    by_user: dict[int, list[Alert]] = defaultdict(list)
-    for alert in alerts:
-        by_user[alert.user_id].append(alert)
+    loaded = _load(held)
+    messages, report.cancelled = _drop_unwanted(loaded.messages, token)
+    by_user: dict[int, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_user[message.user_id].append(message)
     if not by_user:
         return report
-    builder = AlertMessages()
+    builder = loaded.builder()
     outgoing = []
-    for user_alerts in by_user.values():
-        user_alerts.sort(key=lambda a: (-a.ff, a.pk))
-        first = user_alerts[0]
-        message = builder.digest(user_alerts, signals, _thresholds(first), first.user.email)
-        outgoing.append(([a.pk for a in user_alerts], message))
+    for user_messages in by_user.values():
+        strongest = {m.pk: loaded.signals[loaded.signal_ids[m.pk][0]]["ff"] or 0.0 for m in user_messages}
+        user_messages.sort(key=lambda m: (-strongest[m.pk], m.pk))
+        first = user_messages[0]
+        thresholds = {kind: _threshold(first, kind) for kind in Message.Kind.values}
+        email = builder.digest(user_messages, loaded.signal_ids, thresholds, first.user.email)
+        outgoing.append(([m.pk for m in user_messages], email))
     _send(outgoing, token, report)
     return report
 
 
-def _load(alert_ids: Sequence[int]) -> tuple[list[Alert], dict[int, FFSignal]]:
-    """The alerts with their users, settings and whether the user still follows the ticker; signal data by id."""
+def _load(message_ids: Sequence[int]) -> Loaded:
+    """The messages with their users, settings and whether the user still follows the ticker; their
+    alerts' signals, strongest first; the signals' data; the tickers' coming earnings. Four queries."""
     following = Subscription.objects.filter(user_id=OuterRef("user_id"), ticker=OuterRef("ticker"))
-    alerts = list(
-        Alert.objects.filter(pk__in=alert_ids)
+    messages = list(
+        Message.objects.filter(pk__in=message_ids)
         .select_related("user__alert_settings")
         .annotate(followed=Exists(following))
         .order_by("pk")
     )
-    signal_ids = {alert.signal_id for alert in alerts}
-    signals = dict(Signal.objects.filter(pk__in=signal_ids).values_list("pk", "data"))
-    return alerts, signals
+    signal_ids: dict[int, list[int]] = defaultdict(list)
+    rows = Alert.objects.filter(message_id__in=message_ids).order_by("-ff", "pk").values_list("message_id", "signal_id")
+    for message_id, signal_id in rows:
+        signal_ids[message_id].append(signal_id)
+    wanted = {pk for ids in signal_ids.values() for pk in ids}
+    signals = dict(Signal.objects.filter(pk__in=wanted).values_list("pk", "data"))
+    earliest = min((m.trading_day for m in messages), default=date.min)
+    earnings = next_earnings({m.ticker for m in messages}, earliest)
+    return Loaded(messages, signal_ids, signals, earnings)
 
 
-def _thresholds(alert: Alert) -> dict[str, float]:
-    user_settings = alert.user.alert_settings
-    return {
-        Alert.Kind.SUBSCRIPTION: user_settings.ff_threshold,
-        Alert.Kind.DISCOVERY: user_settings.discovery_threshold,
-    }
+def _threshold(message: Message, kind: str | None = None) -> float:
+    user_settings = message.user.alert_settings
+    if (kind or message.kind) == Message.Kind.DISCOVERY:
+        return user_settings.discovery_threshold
+    return user_settings.ff_threshold
 
 
-def _drop_unwanted(alerts: list[Alert], token: str) -> tuple[list[Alert], int]:
-    """Cancel alerts whose user unsubscribed (or was deactivated) after they were created."""
+def _drop_unwanted(messages: list[Message], token: str) -> tuple[list[Message], int]:
+    """Cancel messages whose user unsubscribed (or was deactivated) after they were created."""
 
-    def wanted(alert: Alert) -> bool:
-        if not alert.user.is_active:
+    def wanted(message: Message) -> bool:
+        if not message.user.is_active:
             return False
-        if alert.kind == Alert.Kind.DISCOVERY:
-            return alert.user.discovery_mode
-        return alert.followed  # annotated by _load
+        if message.kind == Message.Kind.DISCOVERY:
+            return message.user.discovery_mode
+        return message.followed  # annotated by _load
 
-    keep = [a for a in alerts if wanted(a)]
-    dropped = [a.pk for a in alerts if not wanted(a)]
+    keep = [m for m in messages if wanted(m)]
+    dropped = [m.pk for m in messages if not wanted(m)]
     if dropped:
         outbox.mark_cancelled(dropped, token, "the user unsubscribed before it was sent")
     return keep, len(dropped)
@@ -444,18 +524,18 @@ def _send(outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report
 
 
 def _send_each(connection, outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
-    for alert_ids, message in outgoing:
+    for message_ids, message in outgoing:
         try:
             connection.send_messages([message])
         except smtplib.SMTPException as exc:
             refusal = permanent_refusal(exc)
             if refusal is None:
                 raise
-            logger.warning("alerts %s not delivered: %s", alert_ids, refusal)
-            report.failed += outbox.mark_failed(alert_ids, token, refusal)
+            logger.warning("messages %s not delivered: %s", message_ids, refusal)
+            report.failed += outbox.mark_failed(message_ids, token, refusal)
             continue
         # The window: SMTP accepted the message; until this UPDATE commits, a kill means a resend.
-        report.sent += outbox.mark_sent(alert_ids, token)
+        report.sent += outbox.mark_sent(message_ids, token)
 
 
 def permanent_refusal(exc: smtplib.SMTPException) -> str | None:
@@ -477,7 +557,7 @@ _UNSAFE_FILENAME = re.compile(r"[^A-Za-z0-9._-]+")
 class EmlFileBackend(BaseEmailBackend):
     """Writes each message to its own ``.eml`` file in EMAIL_FILE_PATH (opens in any mail client).
 
-    Files are named after the Message-ID, so writing the same alert twice leaves one file.
+    Files are named after the Message-ID, so writing the same message twice leaves one file.
     """
 
     def __init__(self, file_path: str | None = None, fail_silently: bool = False, **kwargs) -> None:
@@ -496,22 +576,3 @@ class EmlFileBackend(BaseEmailBackend):
             temporary.replace(target)
             written += 1
         return written
-
-
-# --- honouring an unsubscribe -------------------------------------------------------------------
-
-
-def apply_unsubscribe(scope: UnsubscribeScope) -> bool:
-    """Stop what the scope names; False when the user no longer exists. Repeating it changes nothing."""
-    from accounts.models import User
-
-    updated = User.objects.filter(pk=scope.user_id)
-    if not updated.exists():
-        return False
-    if scope.tickers:
-        # Deleted one by one so the subscription receivers (watch set) hear about each.
-        for subscription in Subscription.objects.filter(user_id=scope.user_id, ticker__in=scope.tickers):
-            subscription.delete()
-    if scope.discovery:
-        updated.update(discovery_mode=False)
-    return True

@@ -1,20 +1,46 @@
-"""Alerts: one email-worthy signal for one user, with its delivery state."""
+"""Alerts and messages: an Alert is one email-worthy (pair, structure) signal for one user, the unit of
+cooldowns and dedupe; a Message is what the user receives for one ticker of one scan (every alert of
+it, strongest first), the unit of delivery, with its exactly-once state, and of the daily caps."""
 
 from __future__ import annotations
+
+import uuid
+from email.utils import parseaddr
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from scanner.models import Signal
+from scanner.models import Scan, Signal
 
 
-class Alert(models.Model):
-    """One email-worthy signal for one user. The unique key makes a re-run create nothing new."""
+class Kind(models.TextChoices):
+    SUBSCRIPTION = "subscription"
+    DISCOVERY = "discovery"
 
-    class Kind(models.TextChoices):
-        SUBSCRIPTION = "subscription"
-        DISCOVERY = "discovery"
+
+def message_domain() -> str:
+    """The right-hand side of our Message-IDs: the sender's domain, else the site's host."""
+    return (
+        parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2]
+        or urlsplit(settings.SITE_URL).hostname
+        or "localhost"
+    )
+
+
+def new_message_id() -> str:
+    return f"<msg-{uuid.uuid4().hex}@{message_domain()}>"
+
+
+class Message(models.Model):
+    """One email to one user about one ticker of one scan, or part of a digest when held.
+
+    Moves pending -> sending -> sent | failed (or held -> sending for quiet hours and digests) by
+    conditional UPDATEs guarded by the claiming send task's id (alerts/outbox.py).
+    """
+
+    Kind = Kind
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -22,12 +48,48 @@ class Alert(models.Model):
         SENDING = "sending"
         SENT = "sent"
         FAILED = "failed"
-        CANCELLED = "cancelled"  # the user unsubscribed before it went out
+        CANCELLED = "cancelled"  # the user unsubscribed before it went out, or an operator cancelled it
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="messages")
+    ticker = models.CharField(max_length=8)
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="messages")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    trading_day = models.DateField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    send_after = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_by = models.CharField(
+        max_length=64, blank=True, help_text="The send task that moved it to sending (its retries reuse the claim)."
+    )
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # Fixed at creation: a re-send (the one duplicate window) carries the same Message-ID.
+    message_id = models.CharField("Message-ID", max_length=200, unique=True, default=new_message_id)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["trading_day", "user"], name="message_daily_cap"),
+            models.Index(fields=["status", "send_after"], name="message_due"),
+            models.Index(fields=["status", "created_at"], name="message_stale"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} message {self.ticker} to {self.user}"
+
+
+class Alert(models.Model):
+    """One email-worthy signal for one user. The unique key makes a re-run create nothing new; its
+    delivery is its message's."""
+
+    Kind = Kind
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alerts")
     signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="alerts")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
     ticker = models.CharField(max_length=8)
     structure = models.CharField(max_length=24)
     pair = models.CharField(max_length=9)
@@ -38,22 +100,12 @@ class Alert(models.Model):
     ff = models.FloatField()
     # Set by the router to the time its cooldown and quiet-hour decisions used.
     created_at = models.DateTimeField(default=timezone.now)
-    send_after = models.DateTimeField(null=True, blank=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    claimed_by = models.CharField(
-        max_length=64, blank=True, help_text="The send task that moved it to sending (its retries reuse the claim)."
-    )
-    claimed_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
 
     class Meta:
         db_table = "scanner_alert"  # kept from when the model lived in scanner
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["ticker", "created_at"], name="alert_cooldown"),
-            models.Index(fields=["trading_day", "user"], name="alert_daily_cap"),
-            models.Index(fields=["status", "send_after"], name="alert_due"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -1,10 +1,12 @@
-"""From routed signals to Alert rows, and the states an alert moves through on its way out.
+"""From routed signals to Alert and Message rows, and the states a message moves through on its way out.
 
-No spam: a cooldown per (user, ticker, pair, structure) broken only by a clear FF rise, an optional
-"seen in N consecutive scans" rule, per-user daily caps (per trading day), quiet hours and a daily
-digest (alerts held and sent together later). Exactly once: the Alert unique key makes a re-run
-create nothing, and sending moves alerts pending -> sending -> sent | failed with conditional
-UPDATEs guarded by the claim of one send task, so a task that runs twice sends once.
+An Alert is one (pair, structure) signal for one user; the alerts of one user for one scan travel
+in one Message. No spam: a cooldown per (user, ticker, pair, structure) broken only by a clear FF
+rise, an optional "seen in N consecutive scans" rule, per-user daily caps counted in messages (per
+trading day), quiet hours and a daily digest (messages held and sent together later). Exactly once:
+the Alert unique key makes a re-run create nothing, and sending moves messages pending -> sending
+-> sent | failed with conditional UPDATEs guarded by the claim of one send task, so a task that runs
+twice sends once.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import AlertSettings
-from alerts.models import Alert
+from alerts.models import Alert, Message
 from alerts.routing import Recipient
 from scanner.models import Scan, Signal
 
 CooldownKey = tuple[int, str, str]  # user, pair, structure
 SignalKey = tuple[str, str]  # pair, structure
+AlertKey = tuple[int, str, str, date, date, int]  # the unique key within one ticker and day
+UNDELIVERED = (Message.Status.FAILED, Message.Status.CANCELLED)
 
 
 def ff_bucket(ff: float) -> int:
@@ -41,8 +45,17 @@ class AlertHistory:
     """What the no-spam rules need to know about the past, loaded once per scan."""
 
     last_alert: dict[CooldownKey, tuple[float, datetime]] = field(default_factory=dict)
-    sent_today: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    messages_today: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
     previous_scans: list[dict[SignalKey, float]] = field(default_factory=list)  # newest first
+    alerted_today: set[AlertKey] = field(default_factory=set)  # keys already taken on this ticker and day
+
+
+@dataclass
+class PlannedMessage:
+    """One user's message for this scan and the alerts it carries, strongest first (unsaved)."""
+
+    message: Message
+    alerts: list[Alert]
 
 
 def lock_recipients(user_ids: Iterable[int]) -> None:
@@ -64,14 +77,15 @@ def lock_recipients(user_ids: Iterable[int]) -> None:
 def load_history(
     ticker: str, day: date, recipients: Sequence[Recipient], now: datetime, exclude_scan_id: int | None
 ) -> AlertHistory:
-    """Three queries at most, whatever the number of recipients."""
+    """Four queries at most, whatever the number of recipients."""
     history = AlertHistory()
     if not recipients:
         return history
+    user_ids = sorted({r.user_id for r in recipients})
     longest_cooldown = max(r.cooldown_minutes for r in recipients)
     recent = (
         Alert.objects.filter(ticker=ticker, created_at__gte=now - timedelta(minutes=longest_cooldown))
-        .exclude(status__in=[Alert.Status.FAILED, Alert.Status.CANCELLED])
+        .exclude(message__status__in=UNDELIVERED)
         .values_list("user_id", "pair", "structure", "ff", "created_at")
     )
     for user_id, pair, structure, ff, created_at in recent:
@@ -79,13 +93,17 @@ def load_history(
         if key not in history.last_alert or history.last_alert[key][1] < created_at:
             history.last_alert[key] = (ff, created_at)
     counts = (
-        Alert.objects.filter(trading_day=day, user_id__in=sorted({r.user_id for r in recipients}))
-        .exclude(status__in=[Alert.Status.FAILED, Alert.Status.CANCELLED])
+        Message.objects.filter(trading_day=day, user_id__in=user_ids)
+        .exclude(status__in=UNDELIVERED)
         .values("user_id", "kind")
         .annotate(n=Count("id"))
     )
     for row in counts:
-        history.sent_today[row["user_id"]][row["kind"]] += row["n"]
+        history.messages_today[row["user_id"]][row["kind"]] += row["n"]
+    taken = Alert.objects.filter(ticker=ticker, trading_day=day, user_id__in=user_ids).values_list(
+        "user_id", "pair", "structure", "front_expiry", "back_expiry", "ff_bucket"
+    )
+    history.alerted_today = set(taken)
     needed = max(r.consecutive_scans for r in recipients) - 1
     if needed > 0:
         earlier = Scan.objects.filter(ticker=ticker, outcome=Scan.Outcome.OK)
@@ -107,45 +125,61 @@ def load_history(
     return history
 
 
-def plan_alerts(
+def plan_messages(
     signals: Sequence[Signal],
     routed: dict[int, list[Recipient]],
     history: AlertHistory,
     now: datetime,
-) -> list[Alert]:
-    """Unsaved alerts for the routed (signal index -> recipients) pairs that pass the no-spam rules.
-
-    Signals are taken best FF first, so a daily cap keeps the strongest ones.
+) -> list[PlannedMessage]:
+    """One unsaved message per user with the routed (signal index -> recipients) alerts that pass the
+    no-spam rules, strongest first. A daily cap counts messages: a user's first alert of this scan
+    takes a place under the cap, the others ride in the same message.
     """
-    alerts: list[Alert] = []
+    planned: dict[int, PlannedMessage] = {}
     for index in sorted(routed, key=lambda i: -(signals[i].ff or 0.0)):
         signal = signals[index]
         bucket = ff_bucket(signal.ff)
+        day = signal_trading_day(signal)
         for recipient in routed[index]:
-            if not _passes_no_spam(signal, recipient, history, now):
+            key = (recipient.user_id, signal.pair, signal.structure, signal.front_expiry, signal.back_expiry, bucket)
+            if key in history.alerted_today:
+                continue  # the unique key already holds it: a re-run of the same level
+            joining = recipient.user_id in planned
+            if not _passes_no_spam(signal, recipient, history, now, needs_a_place=not joining):
                 continue
-            status, send_after = delivery_time(recipient, now)
-            alerts.append(
+            if not joining:
+                status, send_after = delivery_time(recipient, now)
+                message = Message(
+                    user_id=recipient.user_id,
+                    ticker=signal.ticker,
+                    scan_id=signal.scan_id,
+                    kind=recipient.kind,
+                    trading_day=day,
+                    status=status,
+                    send_after=send_after,
+                    created_at=now,
+                )
+                planned[recipient.user_id] = PlannedMessage(message, [])
+                history.messages_today[recipient.user_id][recipient.kind] += 1
+            planned[recipient.user_id].alerts.append(
                 Alert(
                     user_id=recipient.user_id,
                     signal=signal,
                     kind=recipient.kind,
-                    status=status,
-                    send_after=send_after,
                     ticker=signal.ticker,
                     structure=signal.structure,
                     pair=signal.pair,
                     front_expiry=signal.front_expiry,
                     back_expiry=signal.back_expiry,
-                    trading_day=signal_trading_day(signal),
+                    trading_day=day,
                     ff_bucket=bucket,
                     ff=signal.ff,
                     created_at=now,
                 )
             )
             history.last_alert[(recipient.user_id, signal.pair, signal.structure)] = (signal.ff, now)
-            history.sent_today[recipient.user_id][recipient.kind] += 1
-    return alerts
+            history.alerted_today.add(key)
+    return list(planned.values())
 
 
 def signal_trading_day(signal: Signal) -> date:
@@ -154,7 +188,9 @@ def signal_trading_day(signal: Signal) -> date:
     return trading_day(signal.as_of)
 
 
-def _passes_no_spam(signal: Signal, recipient: Recipient, history: AlertHistory, now: datetime) -> bool:
+def _passes_no_spam(
+    signal: Signal, recipient: Recipient, history: AlertHistory, now: datetime, needs_a_place: bool
+) -> bool:
     last = history.last_alert.get((recipient.user_id, signal.pair, signal.structure))
     if last is not None:
         last_ff, last_at = last
@@ -168,7 +204,9 @@ def _passes_no_spam(signal: Signal, recipient: Recipient, history: AlertHistory,
         threshold = recipient.criteria.threshold
         if len(previous) < needed or any(scan.get(key, -math.inf) < threshold for scan in previous):
             return False
-    today = history.sent_today[recipient.user_id]
+    if not needs_a_place:
+        return True
+    today = history.messages_today[recipient.user_id]
     if sum(today.values()) >= recipient.daily_cap:
         return False
     if recipient.kind == Alert.Kind.DISCOVERY and today[Alert.Kind.DISCOVERY] >= recipient.discovery_daily_cap:
@@ -184,11 +222,11 @@ def delivery_time(recipient: Recipient, now: datetime) -> tuple[str, datetime | 
         due = _next_local(local_now, settings.ALERT_DIGEST_TIME, zone, inclusive=False)
         if in_quiet_hours(due.timetz().replace(tzinfo=None), recipient.quiet_hours_start, recipient.quiet_hours_end):
             due = _next_local(due, recipient.quiet_hours_end, zone, inclusive=False)
-        return Alert.Status.HELD, due.astimezone(UTC)
+        return Message.Status.HELD, due.astimezone(UTC)
     if in_quiet_hours(local_now.time(), recipient.quiet_hours_start, recipient.quiet_hours_end):
         due = _next_local(local_now, recipient.quiet_hours_end, zone, inclusive=False)
-        return Alert.Status.HELD, due.astimezone(UTC)
-    return Alert.Status.PENDING, None
+        return Message.Status.HELD, due.astimezone(UTC)
+    return Message.Status.PENDING, None
 
 
 def in_quiet_hours(at: time, start: time | None, end: time | None) -> bool:
@@ -209,69 +247,105 @@ def _next_local(after: datetime, at: time, zone: ZoneInfo, inclusive: bool) -> d
     return candidate
 
 
-def save_alerts(alerts: Iterable[Alert]) -> list[tuple[int, str]]:
-    """Insert the alerts, skipping any the unique key already holds; (id, status) of the new ones.
+def save_messages(planned: Sequence[PlannedMessage]) -> list[Message]:
+    """Insert the messages and their alerts (the caller's transaction makes them one write); the messages.
 
-    Alerts are planned for freshly saved signals, so the rows pointing at those signals are the new ones.
+    Two statements whatever the number of users. The plan left out every alert whose unique key is
+    taken, so an insert that collides anyway is a bug and fails loudly.
     """
-    alerts = list(alerts)
-    if not alerts:
+    if not planned:
         return []
-    Alert.objects.bulk_create(alerts, ignore_conflicts=True)
-    signal_ids = list({alert.signal_id for alert in alerts})
-    return list(Alert.objects.filter(signal_id__in=signal_ids).order_by("pk").values_list("pk", "status"))
+    messages = [p.message for p in planned]
+    _insert(Message, messages)
+    alerts = []
+    for plan in planned:
+        for alert in plan.alerts:
+            alert.message = plan.message
+            alerts.append(alert)
+    _insert(Alert, alerts)
+    return messages
 
 
-def pending_alert_ids_of_scan(scan_id: int) -> list[int]:
+def _insert(model, rows: list) -> None:
+    """Insert the rows and set their ids. On PostgreSQL one INSERT from one array per column: a fan-out
+    stores tens of thousands of rows, and preparing each value through the ORM cost more than the insert."""
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(rows)
+        return
+    meta = model._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    # The ids come back in the input order (as Django's own bulk insert relies on); ORDINALITY pins it.
+    names = ", ".join(f"c{i}" for i in range(len(fields)))
+    sql = (
+        f"INSERT INTO {meta.db_table} ({columns}) "
+        f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS r({names}, n) ORDER BY n RETURNING id"
+    )
+    values = [[getattr(row, f.attname) for row in rows] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for row, pk in zip(rows, ids, strict=True):
+        row.pk = pk
+        row._state.adding = False
+
+
+def pending_message_ids_of_scan(scan_id: int) -> list[int]:
     return list(
-        Alert.objects.filter(signal__scan_id=scan_id, status=Alert.Status.PENDING)
+        Message.objects.filter(scan_id=scan_id, status=Message.Status.PENDING)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
 
 
+def message_ids_of_alerts(alert_ids: Sequence[int]) -> list[int]:
+    """The messages carrying these alerts (send tasks queued before messages existed name alerts)."""
+    return sorted(set(Alert.objects.filter(pk__in=alert_ids).values_list("message_id", flat=True)))
+
+
 # --- state transitions --------------------------------------------------------------------------
 
 
-def claim_pending(alert_ids: Sequence[int], token: str) -> list[int]:
-    """Move the given alerts to SENDING under ``token``; alerts already claimed by ``token`` (a retry or
+def claim_pending(message_ids: Sequence[int], token: str) -> list[int]:
+    """Move the given messages to SENDING under ``token``; messages already claimed by ``token`` (a retry or
     a redelivery of the same task) are kept. Returns the ids this token now holds, in id order."""
     now = timezone.now()
-    claimed = Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.PENDING).update(
-        status=Alert.Status.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+    claimed = Message.objects.filter(pk__in=message_ids, status=Message.Status.PENDING).update(
+        status=Message.Status.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
     )
-    requested = sorted(set(alert_ids))
+    requested = sorted(set(message_ids))
     if claimed == len(requested):
         return requested  # the usual first attempt: every one was pending and is now this token's
-    return _held_by(token, Q(pk__in=alert_ids))
+    return _held_by(token, Q(pk__in=message_ids))
 
 
 def claim_due_held(user_ids: Sequence[int], token: str, now: datetime) -> list[int]:
-    """Move held alerts whose time has come to SENDING under ``token`` (digests)."""
-    Alert.objects.filter(user_id__in=user_ids, status=Alert.Status.HELD, send_after__lte=now).update(
-        status=Alert.Status.SENDING, claimed_by=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+    """Move held messages whose time has come to SENDING under ``token`` (digests)."""
+    Message.objects.filter(user_id__in=user_ids, status=Message.Status.HELD, send_after__lte=now).update(
+        status=Message.Status.SENDING, claimed_by=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
     )
     return _held_by(token, Q(user_id__in=user_ids))
 
 
 def _held_by(token: str, where: Q) -> list[int]:
     return list(
-        Alert.objects.filter(where, status=Alert.Status.SENDING, claimed_by=token)
+        Message.objects.filter(where, status=Message.Status.SENDING, claimed_by=token)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
 
 
-def mark_sent(alert_ids: Sequence[int], token: str) -> int:
+def mark_sent(message_ids: Sequence[int], token: str) -> int:
     # Plain SQL: this runs once per message of a fan-out, where the ORM's per-call cost showed.
-    placeholders = ", ".join(["%s"] * len(alert_ids))
+    placeholders = ", ".join(["%s"] * len(message_ids))
     sql = (
-        f"UPDATE {Alert._meta.db_table} SET status = %s, sent_at = %s, error = '' "
+        f"UPDATE {Message._meta.db_table} SET status = %s, sent_at = %s, error = '' "
         f"WHERE status = %s AND claimed_by = %s AND id IN ({placeholders})"
     )
     sent_at = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Alert.Status.SENT.value, sent_at, Alert.Status.SENDING.value, token, *alert_ids])
+        cursor.execute(sql, [Message.Status.SENT.value, sent_at, Message.Status.SENDING.value, token, *message_ids])
         return cursor.rowcount
 
 
@@ -281,7 +355,7 @@ def relaxed_commits() -> Iterator[None]:
 
     For the per-message "sent" marks: a commit is still atomic and visible at once, so a killed
     worker loses nothing; only a crash of PostgreSQL itself could lose the last fraction of a second
-    of marks (those alerts would be re-sent after ALERT_SEND_LEASE_MINUTES).
+    of marks (those messages would be re-sent after ALERT_SEND_LEASE_MINUTES).
     """
     if connection.vendor != "postgresql":
         yield
@@ -295,45 +369,45 @@ def relaxed_commits() -> Iterator[None]:
             cursor.execute("RESET synchronous_commit")
 
 
-def mark_failed(alert_ids: Sequence[int], token: str, error: str) -> int:
-    return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.SENDING, claimed_by=token).update(
-        status=Alert.Status.FAILED, error=error[:2000]
+def mark_failed(message_ids: Sequence[int], token: str, error: str) -> int:
+    return Message.objects.filter(pk__in=message_ids, status=Message.Status.SENDING, claimed_by=token).update(
+        status=Message.Status.FAILED, error=error[:2000]
     )
 
 
-def mark_cancelled(alert_ids: Sequence[int], token: str, reason: str) -> int:
-    return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.SENDING, claimed_by=token).update(
-        status=Alert.Status.CANCELLED, error=reason
+def mark_cancelled(message_ids: Sequence[int], token: str, reason: str) -> int:
+    return Message.objects.filter(pk__in=message_ids, status=Message.Status.SENDING, claimed_by=token).update(
+        status=Message.Status.CANCELLED, error=reason
     )
 
 
 def fail_held(token: str, error: str) -> int:
-    """Fail every alert the token still holds (its task gives up)."""
-    return Alert.objects.filter(status=Alert.Status.SENDING, claimed_by=token).update(
-        status=Alert.Status.FAILED, error=error[:2000]
+    """Fail every message the token still holds (its task gives up)."""
+    return Message.objects.filter(status=Message.Status.SENDING, claimed_by=token).update(
+        status=Message.Status.FAILED, error=error[:2000]
     )
 
 
 def record_attempt_error(token: str, error: str) -> int:
-    """Note a transient failure on every alert the token still holds (they stay SENDING for the retry)."""
-    return Alert.objects.filter(status=Alert.Status.SENDING, claimed_by=token).update(error=error[:2000])
+    """Note a transient failure on every message the token still holds (they stay SENDING for the retry)."""
+    return Message.objects.filter(status=Message.Status.SENDING, claimed_by=token).update(error=error[:2000])
 
 
 def release_stale(now: datetime) -> list[int]:
-    """Alerts that should have gone out but have no live task: back to PENDING, ids returned for re-enqueueing.
+    """Messages that should have gone out but have no live task: back to PENDING, ids returned for re-enqueueing.
 
     PENDING rows older than ALERT_SEND_LEASE_MINUTES (their enqueue was lost) and SENDING rows claimed
     longer ago than that (their task died and was not redelivered). A still-queued task for a re-enqueued
-    alert finds it claimed and sends nothing. Resending the latter is the
+    message finds it claimed and sends nothing. Resending the latter is the
     documented duplicate window: the dead task may have had its last message accepted by SMTP.
     """
     lease = now - timedelta(minutes=settings.ALERT_SEND_LEASE_MINUTES)
-    stale = Alert.objects.filter(status=Alert.Status.SENDING, claimed_at__lt=lease)
-    # Digest alerts (they have a send_after) go back to HELD so they still leave as a digest.
-    stale.filter(send_after__isnull=False).update(status=Alert.Status.HELD, claimed_by="")
-    stale.filter(send_after__isnull=True).update(status=Alert.Status.PENDING, claimed_by="")
+    stale = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=lease)
+    # Digest messages (they have a send_after) go back to HELD so they still leave as a digest.
+    stale.filter(send_after__isnull=False).update(status=Message.Status.HELD, claimed_by="")
+    stale.filter(send_after__isnull=True).update(status=Message.Status.PENDING, claimed_by="")
     return list(
-        Alert.objects.filter(status=Alert.Status.PENDING, created_at__lt=lease)
+        Message.objects.filter(status=Message.Status.PENDING, created_at__lt=lease)
         .order_by("pk")
         .values_list("pk", flat=True)
     )
@@ -341,31 +415,31 @@ def release_stale(now: datetime) -> list[int]:
 
 def users_with_due_digests(now: datetime) -> list[int]:
     return list(
-        Alert.objects.filter(status=Alert.Status.HELD, send_after__lte=now)
+        Message.objects.filter(status=Message.Status.HELD, send_after__lte=now)
         .order_by("user_id")
         .values_list("user_id", flat=True)
         .distinct()
     )
 
 
-def retry_failed(alert_ids: Sequence[int]) -> list[int]:
-    """An operator's resend: the given alerts that FAILED go back to PENDING, their ids returned for
-    enqueueing. Alerts in any other state are left alone (a sent one is never sent twice this way)."""
+def retry_failed(message_ids: Sequence[int]) -> list[int]:
+    """An operator's resend: the given messages that FAILED go back to PENDING, their ids returned for
+    enqueueing. Messages in any other state are left alone (a sent one is never sent twice this way)."""
     with transaction.atomic():
         failed = list(
-            Alert.objects.select_for_update()
-            .filter(pk__in=alert_ids, status=Alert.Status.FAILED)
+            Message.objects.select_for_update()
+            .filter(pk__in=message_ids, status=Message.Status.FAILED)
             .order_by("pk")
             .values_list("pk", flat=True)
         )
-        Alert.objects.filter(pk__in=failed, status=Alert.Status.FAILED).update(
-            status=Alert.Status.PENDING, claimed_by="", claimed_at=None
+        Message.objects.filter(pk__in=failed, status=Message.Status.FAILED).update(
+            status=Message.Status.PENDING, claimed_by="", claimed_at=None
         )
     return failed
 
 
-def cancel_held(alert_ids: Sequence[int], reason: str) -> int:
-    """An operator's cancel: the given alerts still HELD (quiet hours, digest) will not go out."""
-    return Alert.objects.filter(pk__in=alert_ids, status=Alert.Status.HELD).update(
-        status=Alert.Status.CANCELLED, error=reason
+def cancel_held(message_ids: Sequence[int], reason: str) -> int:
+    """An operator's cancel: the given messages still HELD (quiet hours, digest) will not go out."""
+    return Message.objects.filter(pk__in=message_ids, status=Message.Status.HELD).update(
+        status=Message.Status.CANCELLED, error=reason
     )

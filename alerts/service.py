@@ -2,7 +2,8 @@
 
 The scanner announces each scan (``scanner.scanning.signals_stored`` inside its transaction,
 ``scan_finished`` after it commits); this module answers: route the signals to their users, store
-the alerts, and enqueue one ``send_alerts`` task per batch of the scan's pending alerts.
+the alerts with one message per user (all of that user's alerts of the scan, strongest first), and
+enqueue one ``send_messages`` task per batch of the scan's pending messages once the scan committed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from alerts import outbox, routing
-from alerts.tasks import enqueue_alert_batches
+from alerts.tasks import enqueue_message_batches
 from market.clock import trading_day
 from scanner import scanning
 from scanner.models import Scan, Signal
@@ -22,8 +23,8 @@ from scanner.models import Scan, Signal
 
 def alert_signals(
     ticker: str, signals: Sequence[Signal], scan_id: int | None, now: datetime | None = None
-) -> list[tuple[int, str]]:
-    """Route a scan's saved signals to their users and store the alerts; (id, status) of the new ones.
+) -> list[outbox.PlannedMessage]:
+    """Route a scan's saved signals to their users and store the messages with their alerts; the new ones.
 
     A fixed number of queries whatever the number of users. ``now`` is wall-clock time (cooldowns,
     quiet hours); the trading day comes from the signals' own timestamp. The routed users stay locked
@@ -42,21 +43,25 @@ def alert_signals(
     with transaction.atomic(savepoint=False):
         outbox.lock_recipients({r.user_id for r in routed_recipients})
         history = outbox.load_history(ticker, day, routed_recipients, now, scan_id)
-        return outbox.save_alerts(outbox.plan_alerts(signals, routed, history, now))
+        planned = outbox.plan_messages(signals, routed, history, now)
+        outbox.save_messages(planned)
+        return planned
 
 
 def alert_stored_signals(sender, scan: Scan, signals: Sequence[Signal], **kwargs) -> int:
-    return len(alert_signals(scan.ticker, signals, scan.pk))
+    """The number of alerts created (what the scan records); their messages are sent after the commit."""
+    return sum(len(p.alerts) for p in alert_signals(scan.ticker, signals, scan.pk))
 
 
-def send_pending_alerts(
+def send_pending_messages(
     sender, scan: Scan, dispatch: Callable[[Sequence[int]], None] | None = None, **kwargs
 ) -> list[int]:
-    pending = outbox.pending_alert_ids_of_scan(scan.pk)
-    (dispatch or enqueue_alert_batches)(pending)
+    """Enqueue the scan's pending messages (also on a redelivery of a scan that completed); their ids."""
+    pending = outbox.pending_message_ids_of_scan(scan.pk)
+    (dispatch or enqueue_message_batches)(pending)
     return pending
 
 
 def connect() -> None:
     scanning.signals_stored.connect(alert_stored_signals, sender=Scan, dispatch_uid="alerts.alert_stored_signals")
-    scanning.scan_finished.connect(send_pending_alerts, sender=Scan, dispatch_uid="alerts.send_pending_alerts")
+    scanning.scan_finished.connect(send_pending_messages, sender=Scan, dispatch_uid="alerts.send_pending_alerts")

@@ -1,8 +1,9 @@
-"""Celery tasks that deliver alerts. Thin: they take ids, call the outbox and the mailer, report a dict.
+"""Celery tasks that deliver messages. Thin: they take ids, call the outbox and the mailer, report a dict.
 
-Alerts are claimed by the send task's id, so a task run twice sends each alert once. Task names
-keep the ``scanner.tasks.`` prefix they had before alerts became an app of their own: beat entries in
-the database and messages already queued carry those names.
+Messages are claimed by the send task's id, so a task run twice sends each message once. The older
+task names keep the ``scanner.tasks.`` prefix they had before alerts became an app of their own: beat
+entries in the database and tasks already queued carry those names. ``scanner.tasks.send_alerts``
+(alert ids, queued before messages existed) sends the messages that carry those alerts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from forwardfactor.task_retry import retrying
 
 SMTP_RETRYABLE = (smtplib.SMTPException, OSError)
 # Sending tasks: SMTP trouble is retried with backoff and jitter (the last failure is recorded), and
-# nobody waits on their result: the alerts' states are the record.
+# nobody waits on their result: the messages' states are the record.
 SMTP_TASK = dict(
     bind=True,
     queue="notify",
@@ -29,17 +30,25 @@ SMTP_TASK = dict(
 )
 
 
-@shared_task(name="scanner.tasks.send_alerts", **SMTP_TASK)
-def send_alerts(self, alert_ids: list[int]) -> dict:
-    """Send up to ALERT_BATCH_SIZE alert emails over one SMTP connection."""
+@shared_task(name="alerts.send_messages", **SMTP_TASK)
+def send_messages(self, message_ids: list[int]) -> dict:
+    """Send up to ALERT_BATCH_SIZE messages over one SMTP connection."""
     token = self.request.id
     with _final_failure_recorded(self, token):
-        return emails.send_alert_batch(alert_ids, token).as_dict()
+        return emails.send_message_batch(message_ids, token).as_dict()
+
+
+@shared_task(name="scanner.tasks.send_alerts", **SMTP_TASK)
+def send_alerts(self, alert_ids: list[int]) -> dict:
+    """Tasks queued before the upgrade: send the messages that carry these alerts."""
+    token = self.request.id
+    with _final_failure_recorded(self, token):
+        return emails.send_message_batch(outbox.message_ids_of_alerts(alert_ids), token).as_dict()
 
 
 @shared_task(name="scanner.tasks.send_digests", **SMTP_TASK)
 def send_digests(self, user_ids: list[int]) -> dict:
-    """One digest email per user of their held alerts that are due, over one SMTP connection."""
+    """One digest email per user of their held messages that are due, over one SMTP connection."""
     token = self.request.id
     with _final_failure_recorded(self, token):
         return emails.send_digest_batch(user_ids, token, timezone.now()).as_dict()
@@ -47,10 +56,10 @@ def send_digests(self, user_ids: list[int]) -> dict:
 
 @shared_task(name="scanner.tasks.flush_held_alerts", queue="notify", ignore_result=True, **retrying())
 def flush_held_alerts() -> dict:
-    """Every minute (beat): digests whose time has come, and alerts whose send task was lost."""
+    """Every minute (beat): digests whose time has come, and messages whose send task was lost."""
     now = timezone.now()
     stale = outbox.release_stale(now)
-    enqueue_alert_batches(stale)
+    enqueue_message_batches(stale)
     users = outbox.users_with_due_digests(now)
     size = settings.ALERT_BATCH_SIZE
     with current_app.producer_or_acquire() as producer:
@@ -59,24 +68,24 @@ def flush_held_alerts() -> dict:
     return {"digests": len(users), "requeued": len(stale)}
 
 
-def enqueue_alert_batches(alert_ids: Sequence[int]) -> int:
-    """One send_alerts task per ALERT_BATCH_SIZE alerts, on one broker connection; the number of tasks.
+def enqueue_message_batches(message_ids: Sequence[int]) -> int:
+    """One send_messages task per ALERT_BATCH_SIZE messages, on one broker connection; the number of tasks.
 
     No chords: a lost batch loses nothing else."""
-    ids = list(alert_ids)
+    ids = list(message_ids)
     size = settings.ALERT_BATCH_SIZE
     batches = [ids[start : start + size] for start in range(0, len(ids), size)]
     if not batches:
         return 0
     with current_app.producer_or_acquire() as producer:
         for batch in batches:
-            send_alerts.apply_async(args=[batch], producer=producer)
+            send_messages.apply_async(args=[batch], producer=producer)
     return len(batches)
 
 
 @contextmanager
 def _final_failure_recorded(task, token: str) -> Iterator[None]:
-    """On the last allowed attempt, a retryable SMTP failure fails the alerts the task still holds."""
+    """On the last allowed attempt, a retryable SMTP failure fails the messages the task still holds."""
     try:
         yield
     except SMTP_RETRYABLE as exc:

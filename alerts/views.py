@@ -1,4 +1,4 @@
-"""User-facing views: the one-click unsubscribe behind every alert email's link and header."""
+"""User-facing views behind the one-click links of every email: unsubscribe and (discovery) follow."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from alerts.emails import apply_unsubscribe, read_unsubscribe_token
+from alerts.links import read_follow_token, read_unsubscribe_token, ticker_url
+from alerts.one_click import apply_follow, apply_unsubscribe
 
 
 # Exempt from CSRF: mail providers POST here with no cookie or form token (RFC 8058); the signed,
@@ -20,11 +21,35 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         scope = read_unsubscribe_token(token)
     except signing.SignatureExpired:
-        return render(request, "alerts/unsubscribe_invalid.html", {"expired": True}, status=410)
+        return _invalid(request, "unsubscribe", expired=True)
     except signing.BadSignature:
-        return render(request, "alerts/unsubscribe_invalid.html", {"expired": False}, status=400)
+        return _invalid(request, "unsubscribe", expired=False)
     if request.method == "GET":
         return render(request, "alerts/unsubscribe_confirm.html", {"scope": scope.describe()})
     if not apply_unsubscribe(scope):
-        return render(request, "alerts/unsubscribe_invalid.html", {"expired": False}, status=404)
+        return _invalid(request, "unsubscribe", expired=False, status=404)
     return render(request, "alerts/unsubscribe_done.html", {"scope": scope.describe()})
+
+
+# Exempt from CSRF for the same reason: the confirm page is reached from an email, without a session.
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def follow(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a confirm button (a mail scanner opening the link follows nothing); POST follows."""
+    try:
+        invitation = read_follow_token(token)
+    except signing.SignatureExpired:
+        return _invalid(request, "follow", expired=True)
+    except signing.BadSignature:
+        return _invalid(request, "follow", expired=False)
+    context = {"ticker": invitation.ticker, "ticker_url": ticker_url(invitation.ticker)}
+    if request.method == "GET":
+        return render(request, "alerts/follow_confirm.html", context)
+    if not apply_follow(invitation):
+        return _invalid(request, "follow", expired=False, status=404)
+    return render(request, "alerts/follow_done.html", context)
+
+
+def _invalid(request: HttpRequest, action: str, expired: bool, status: int | None = None) -> HttpResponse:
+    context = {"action": action, "expired": expired}
+    return render(request, "alerts/link_invalid.html", context, status=status or (410 if expired else 400))

@@ -26,7 +26,7 @@ from django.conf import settings
 from django.db.models import Count
 from django.utils import timezone
 
-from alerts.models import Alert
+from alerts.models import Alert, Message
 from demo.users import DemoCast, seed_demo_users
 from forwardfactor.runtime import using_market
 from marketsim.server import MarketSimServer
@@ -45,10 +45,11 @@ class DemoSummary:
     scans: int
     signals: int
     alerts: dict[str, int]
+    messages: int  # one per user, ticker and scan, each carrying that scan's alerts for the user
     emails: int
     api_calls: int
     mode: str = "embedded"
-    recipients: dict[str, int] = field(default_factory=dict)
+    recipients: dict[str, int] = field(default_factory=dict)  # messages per demo user
 
     def story_problems(self, cast: DemoCast) -> list[str]:
         problems = []
@@ -90,7 +91,7 @@ def run_demo(say: Say, seconds: float, speed: float, universe_size: int) -> tupl
         subscriber_tickers = event_tickers(sim, SUBSCRIBER_TICKERS)
         cast = seed_demo_users(subscriber_tickers)
         # A fresh story each run: the demo users' earlier alerts would hold back today's by cooldown.
-        Alert.objects.filter(user__email__endswith="@demo.local").delete()
+        Message.objects.filter(user__email__endswith="@demo.local").delete()  # and their alerts
         say(
             f"Users: {cast.subscriber.email} follows {', '.join(subscriber_tickers)}; "
             f"{cast.discovery.email} has discovery mode on; {cast.nobody.email} follows nothing."
@@ -200,7 +201,7 @@ def celery_processes(overrides: dict, say: Say) -> Iterator[None]:
 
 
 def wait_until_quiet(say: Say, since: datetime, deadline_s: float) -> None:
-    """Wait until every enqueued scan has finished and every alert has left the outbox."""
+    """Wait until every enqueued scan has finished and every message has left the outbox."""
     from forwardfactor.shared_state import shared_redis
 
     deadline = time.monotonic() + deadline_s
@@ -208,8 +209,8 @@ def wait_until_quiet(say: Say, since: datetime, deadline_s: float) -> None:
     while time.monotonic() < deadline:
         queued = broker.llen("scan") + broker.llen("notify")
         running = Scan.objects.filter(started_at__gte=since, outcome=Scan.Outcome.RUNNING).count()
-        outbox = Alert.objects.filter(
-            created_at__gte=since, status__in=[Alert.Status.PENDING, Alert.Status.SENDING]
+        outbox = Message.objects.filter(
+            created_at__gte=since, status__in=[Message.Status.PENDING, Message.Status.SENDING]
         ).count()
         if not (queued or running or outbox):
             return
@@ -221,7 +222,8 @@ def summarize(since: datetime, moves: int, api_calls: int, mail_dir: Path, cast:
     scans = Scan.objects.filter(started_at__gte=since)
     alerts = Alert.objects.filter(created_at__gte=since, user__email__endswith="@demo.local")
     by_kind = dict(alerts.values_list("kind").annotate(n=Count("id")))
-    recipients = dict(alerts.values_list("user__email").annotate(n=Count("id")))
+    messages = Message.objects.filter(created_at__gte=since, user__email__endswith="@demo.local")
+    recipients = dict(messages.values_list("user__email").annotate(n=Count("id")))
     return DemoSummary(
         moves=moves,
         scans=scans.count(),
@@ -230,6 +232,7 @@ def summarize(since: datetime, moves: int, api_calls: int, mail_dir: Path, cast:
             "subscription": by_kind.get(Alert.Kind.SUBSCRIPTION, 0),
             "discovery": by_kind.get(Alert.Kind.DISCOVERY, 0),
         },
+        messages=messages.count(),
         emails=len(list(mail_dir.glob("*.eml"))),
         api_calls=api_calls,
         mode=mode,

@@ -209,7 +209,7 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
 )
 
 # --- Alerts ------------------------------------------------------------------------------------
-ALERT_BATCH_SIZE = int(env_number("ALERT_BATCH_SIZE", 100, int))  # messages per send_alerts task / SMTP connection
+ALERT_BATCH_SIZE = int(env_number("ALERT_BATCH_SIZE", 100, int))  # messages per send_messages task / SMTP connection
 ALERT_FF_BUCKET = env_number("ALERT_FF_BUCKET", 0.05)  # FF levels of the alert unique key
 ALERT_COOLDOWN_BREAK_FF = env_number("ALERT_COOLDOWN_BREAK_FF", 0.05)  # FF rise that breaks a user's cooldown
 try:  # when daily-digest users get their digest, in each user's own time zone
@@ -224,6 +224,7 @@ SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 20, int))
 # Longer than a scan may take (the scan task's hard limit, 90 s, plus a margin): a running scan silent
 # this long is dead, whatever its lock says.
 SCAN_STALE_SECONDS = int(env_number("SCAN_STALE_SECONDS", 100, int))
+FOLLOW_LINK_MAX_AGE_DAYS = int(env_number("FOLLOW_LINK_MAX_AGE_DAYS", 14, int))  # lifetime of "follow" links
 
 # --- Production hardening (manage.py check --deploy is clean when DEBUG is off) -----------------
 if not DEBUG:

@@ -115,7 +115,7 @@ def scan_and_alert(
 ) -> ScanReport:
     """Scan ``ticker`` and alert the users it concerns. ``owner`` identifies the request (the task id):
     the same owner again continues its own scan; ``dispatch`` replaces how the alert batches are
-    enqueued (default: ``send_alerts`` tasks). Retryable market-data errors are raised after being recorded."""
+    enqueued (default: ``send_messages`` tasks). Retryable market-data errors are raised after being recorded."""
     ticker = normalize_ticker(ticker)
     if reason not in Scan.Reason.values:
         raise ValueError(f"unknown scan reason {reason!r}; use one of {', '.join(Scan.Reason.values)}")

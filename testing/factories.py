@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 from accounts.models import Subscription, User
+from alerts.models import Alert, Message
 from discovery.models import UniverseMember, UniverseSnapshot
 from scanner.engine import FFSignal, Leg
 from scanner.engine.costs import SpreadCosts
@@ -143,3 +144,33 @@ def universe(day: date, *tickers: str) -> UniverseSnapshot:
         ]
     )
     return snapshot
+
+
+def delivered(
+    person: User, signal: Signal, status: str, ff_bucket: int, kind: str = Message.Kind.SUBSCRIPTION
+) -> Message:
+    """A message in ``status`` carrying one alert of ``signal`` (distinct ``ff_bucket``s keep alert keys apart)."""
+    message = Message.objects.create(
+        user=person,
+        ticker=signal.ticker,
+        scan_id=signal.scan_id,
+        kind=kind,
+        trading_day=signal.as_of.date(),
+        status=status,
+        error="SMTP said no" if status == Message.Status.FAILED else "",
+    )
+    Alert.objects.create(
+        user=person,
+        signal=signal,
+        message=message,
+        kind=kind,
+        ticker=signal.ticker,
+        structure=signal.structure,
+        pair=signal.pair,
+        front_expiry=signal.front_expiry,
+        back_expiry=signal.back_expiry,
+        trading_day=signal.as_of.date(),
+        ff_bucket=ff_bucket,
+        ff=signal.ff,
+    )
+    return message

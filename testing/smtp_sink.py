@@ -1,7 +1,8 @@
 """A real SMTP server (aiosmtpd) on 127.0.0.1, port 0, in a background thread: tests and the fan-out bench.
 
 It keeps every accepted message (or only counts them) and can refuse on demand: ``fail_next`` answers
-the next N DATA commands with a transient 451, ``refuse`` answers RCPT for given addresses with 550.
+the next N DATA commands with a transient 451, ``refuse`` answers RCPT for given addresses with 550,
+``stall_next_rcpt`` keeps the next N RCPT commands waiting (a client caught in the middle of a send).
 """
 
 from __future__ import annotations
@@ -37,9 +38,16 @@ class _Handler:
     accepted: int = 0
     fail_next: int = 0
     refuse: set[str] = field(default_factory=set)
+    stall_rcpt: int = 0
+    stall_s: float = 0.0
+    rcpts_seen: int = 0
     lock: threading.Condition = field(default_factory=threading.Condition)  # notified on every acceptance
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpts_seen += 1
+        if self.stall_rcpt > 0:
+            self.stall_rcpt -= 1
+            await asyncio.sleep(self.stall_s)
         if address in self.refuse:
             return "550 5.1.1 mailbox unavailable"
         envelope.rcpt_tos.append(address)
@@ -120,6 +128,14 @@ class SmtpSink:
 
     def refuse(self, address: str) -> None:
         self.handler.refuse.add(address)
+
+    def stall_next_rcpt(self, count: int, seconds: float) -> None:
+        self.handler.stall_s = seconds
+        self.handler.stall_rcpt = count
+
+    @property
+    def rcpts_seen(self) -> int:
+        return self.handler.rcpts_seen
 
     def wait_for(self, count: int, timeout: float = 30.0) -> bool:
         """Poll until ``count`` messages were accepted (True) or the deadline passes (False)."""

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from alerts.models import Alert
+from alerts.models import Alert, Message
 from alerts.outbox import in_quiet_hours
 from alerts.service import alert_signals
 from testing.factories import AS_OF, saved_signals, signal_dict, user
@@ -15,10 +15,14 @@ pytestmark = pytest.mark.django_db
 
 
 def scan_at(now: datetime, *signals: dict) -> list[Alert]:
-    """Route one scan of the given signals at wall time ``now``; the alerts it created."""
+    """Route one scan of the given signals at wall time ``now``; the alerts it created, strongest first."""
     saved = saved_signals(*signals, started_at=now)
-    created = alert_signals(signals[0]["ticker"], saved, saved[0].scan_id, now=now)
-    return list(Alert.objects.filter(pk__in=[pk for pk, _ in created]))
+    planned = alert_signals(signals[0]["ticker"], saved, saved[0].scan_id, now=now)
+    return list(
+        Alert.objects.filter(message__in=[p.message.pk for p in planned])
+        .select_related("message")
+        .order_by("-ff", "pk")
+    )
 
 
 def test_cooldown_holds_back_repeats_until_ff_rises_by_the_margin():
@@ -67,28 +71,33 @@ def test_seen_in_n_consecutive_scans():
     assert len(scan_at(AS_OF + timedelta(minutes=4), signal_dict(ff=0.30))) == 1
 
 
-def test_daily_cap_keeps_the_strongest_signals():
-    # given a cap of 2 alerts a day
-    user("f@x.test", follows=("AAPL",), daily_cap=2)
+def test_the_daily_cap_counts_messages_not_alerts():
+    # given a cap of 2 a day
+    user("f@x.test", follows=("AAPL", "MSFT"), daily_cap=2)
     # when one scan finds three signals
-    alerts = scan_at(
+    first = scan_at(
         AS_OF,
         signal_dict(pair="30-60", ff=0.25),
         signal_dict(pair="30-90", ff=0.40),
         signal_dict(pair="60-90", ff=0.30),
     )
-    # then the two best went out and a later scan that day adds nothing
-    assert sorted(a.pair for a in alerts) == ["30-90", "60-90"]
+    # then all three ride in one message, strongest first, and take one place under the cap
+    assert [a.pair for a in first] == ["30-90", "60-90", "30-60"]
+    assert len({a.message_id for a in first}) == 1
+    # and a scan of another ticker that day takes the second place, after which nothing more goes out
+    assert len(scan_at(AS_OF + timedelta(hours=1), signal_dict("MSFT", ff=0.5))) == 1
     assert scan_at(AS_OF + timedelta(hours=3), signal_dict(pair="30-60", ff=0.60)) == []
+    assert Message.objects.count() == 2
 
 
-def test_discovery_daily_cap(settings):
+def test_discovery_daily_cap_counts_messages(settings):
     from testing.factories import universe
 
-    universe(date(2025, 3, 3), "AAPL")
+    universe(date(2025, 3, 3), "AAPL", "XYZ")
     user("e@x.test", discovery=True, discovery_threshold=0.1, discovery_daily_cap=1)
     alerts = scan_at(AS_OF, signal_dict(pair="30-60", ff=0.5), signal_dict(pair="30-90", ff=0.4))
-    assert [(a.pair, a.kind) for a in alerts] == [("30-60", Alert.Kind.DISCOVERY)]
+    assert [(a.pair, a.kind) for a in alerts] == [("30-60", Alert.Kind.DISCOVERY), ("30-90", Alert.Kind.DISCOVERY)]
+    assert scan_at(AS_OF + timedelta(minutes=5), signal_dict("XYZ", ff=0.6)) == []
 
 
 def test_quiet_hours_hold_alerts_until_they_end_in_the_users_time_zone():
@@ -97,8 +106,8 @@ def test_quiet_hours_hold_alerts_until_they_end_in_the_users_time_zone():
     # when
     (alert,) = scan_at(AS_OF, signal_dict(ff=0.30))
     # then it waits until 07:00 Tokyo = 22:00 UTC
-    assert alert.status == Alert.Status.HELD
-    assert alert.send_after == datetime(2025, 3, 4, 22, 0, tzinfo=UTC)
+    assert alert.message.status == Message.Status.HELD
+    assert alert.message.send_after == datetime(2025, 3, 4, 22, 0, tzinfo=UTC)
 
 
 def test_daily_digest_mode_holds_alerts_until_the_digest_time(settings):
@@ -106,8 +115,8 @@ def test_daily_digest_mode_holds_alerts_until_the_digest_time(settings):
     user("f@x.test", follows=("AAPL",), delivery="daily_digest", timezone="America/New_York")
     (alert,) = scan_at(AS_OF, signal_dict(ff=0.30))
     # 17:30 New York on 2025-03-04 (EST, UTC-5)
-    assert alert.status == Alert.Status.HELD
-    assert alert.send_after == datetime(2025, 3, 4, 22, 30, tzinfo=UTC)
+    assert alert.message.status == Message.Status.HELD
+    assert alert.message.send_after == datetime(2025, 3, 4, 22, 30, tzinfo=UTC)
 
 
 times = st.times().map(lambda t: t.replace(microsecond=0, tzinfo=None))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import AlertSettings, Subscription, User
-from alerts.models import Alert
+from alerts.models import Alert, Message
 from discovery.models import UniverseSnapshot
 from discovery.universe import refresh_universe
 from scanner.models import Scan
@@ -61,8 +61,8 @@ def sweep_and_settle(tickers: set[str]) -> None:
     assert summary["enqueued"] >= len(tickers), summary
     done = Scan.objects.filter(ticker__in=tickers, reason=Scan.Reason.DISCOVERY).exclude(outcome=Scan.Outcome.RUNNING)
     wait_for(lambda: set(done.values_list("ticker", flat=True)) == tickers, 60, f"discovery scans of {sorted(tickers)}")
-    unsent = Alert.objects.exclude(status__in=[Alert.Status.SENT, Alert.Status.FAILED, Alert.Status.CANCELLED])
-    wait_for(lambda: not unsent.exists(), 30, "every alert to be sent")
+    unsent = Message.objects.exclude(status__in=[Message.Status.SENT, Message.Status.FAILED, Message.Status.CANCELLED])
+    wait_for(lambda: not unsent.exists(), 30, "every message to be sent")
 
 
 def mailbox(directory: Path) -> dict[str, list[str]]:
@@ -84,7 +84,7 @@ def test_discovery_user_hears_of_fake1_the_others_only_of_what_they_follow(simul
     # when a discovery sweep runs through the worker (no one subscribes to FAKE1)
     sweep_and_settle({"FAKE1", "FAKE2"})
     # then the explorer got FAKE1 as a discovery alert, by email
-    alerts = Alert.objects.filter(status=Alert.Status.SENT)
+    alerts = Alert.objects.filter(message__status=Message.Status.SENT)
     assert alerts.filter(user=explorer, ticker="FAKE1", kind=Alert.Kind.DISCOVERY).exists()
     assert not alerts.filter(user=explorer, kind=Alert.Kind.SUBSCRIPTION).exists()
     # and the follower got FAKE2 as a subscription alert and nothing of FAKE1
@@ -98,13 +98,14 @@ def test_discovery_user_hears_of_fake1_the_others_only_of_what_they_follow(simul
 
 
 def test_the_discovery_daily_cap_holds_across_a_sweep(simulated_market, live_worker):
-    # given a universe of the two bumped names and a discovery user capped at 2 discovery alerts a day
+    # given a universe of the two bumped names and a discovery user capped at 1 discovery message a day
     refresh_universe(size=2)
-    explorer = user("explorer@example.com", discovery=True, discovery_cap=2)
+    explorer = user("explorer@example.com", discovery=True, discovery_cap=1)
     # when a sweep scans both names in parallel (each has several pairs and structures above 0.30)
     sweep_and_settle({"FAKE1", "FAKE2"})
-    # then the user received exactly the cap
-    assert Alert.objects.filter(user=explorer, kind=Alert.Kind.DISCOVERY).count() == 2
+    # then the user received exactly the cap: one message, carrying one name's setups
+    assert Message.objects.filter(user=explorer, kind=Message.Kind.DISCOVERY).count() == 1
+    assert Alert.objects.filter(user=explorer).values("ticker").distinct().count() == 1
 
 
 def test_high_volume_names_without_options_or_over_the_counter_are_left_out(simulated_market):
@@ -119,7 +120,7 @@ def test_high_volume_names_without_options_or_over_the_counter_are_left_out(simu
 
 
 def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(postgres, simulated_market, monkeypatch):
-    # given a universe of FAKE1 and FAKE2 and a discovery user capped at one discovery alert a day
+    # given a universe of FAKE1 and FAKE2 and a discovery user capped at one discovery message a day
     import threading
 
     from django.db import connection
@@ -166,6 +167,6 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
         thread.start()
     for thread in threads:
         thread.join(60)
-    # then both scans reached the user, and the user still has one discovery alert for the day
+    # then both scans reached the user, and the user still has one discovery message for the day
     assert sorted(loaded) == ["FAKE1", "FAKE2"]
-    assert Alert.objects.filter(user=explorer, kind=Alert.Kind.DISCOVERY).count() == 1
+    assert Message.objects.filter(user=explorer, kind=Message.Kind.DISCOVERY).count() == 1

@@ -8,17 +8,17 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
-from alerts.models import Alert
+from alerts.models import Message
 from discovery.models import UniverseExclusion
 from scanner.models import EarningsEvent, Ticker
 from testing.admin_forms import rendered_form
-from testing.factories import saved_signals, signal_dict, universe, user
+from testing.factories import delivered, saved_signals, signal_dict, universe, user
 
 pytestmark = pytest.mark.django_db
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 IDS = [m._meta.label for m in REGISTERED]
-READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert"}
+READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert", "alerts.Message"}
 PASSWORD = "a-strong-password-123"
 
 
@@ -27,20 +27,7 @@ def records(db) -> dict:
     """One row of each of our models, and what a valid add of each needs."""
     trader = user("trader@x.test", follows=("AAPL",))
     (signal,) = saved_signals(signal_dict())
-    Alert.objects.create(
-        user=trader,
-        signal=signal,
-        kind=Alert.Kind.SUBSCRIPTION,
-        status=Alert.Status.FAILED,
-        ticker="AAPL",
-        structure=signal.structure,
-        pair=signal.pair,
-        front_expiry=signal.front_expiry,
-        back_expiry=signal.back_expiry,
-        trading_day=signal.as_of.date(),
-        ff_bucket=6,
-        ff=0.3,
-    )
+    delivered(trader, signal, Message.Status.FAILED, ff_bucket=6)
     Ticker.objects.create(symbol="AAPL")
     EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 4, 30))
     snapshot = universe(date(2025, 3, 4), "AAPL")

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from alerts.models import Alert
+from alerts.models import Message
 from scanner.models import Scan, Signal, Ticker
 from testing.factories import user
 
@@ -47,7 +47,7 @@ def test_store_keeps_the_scan_and_alerts_the_follower(sim, redis_client):
     scan = Scan.objects.get()
     assert (scan.ticker, scan.reason, scan.outcome) == (HOT, Scan.Reason.MANUAL, Scan.Outcome.OK)
     signals = Signal.objects.filter(scan=scan).count()
-    assert Alert.objects.get().status == Alert.Status.PENDING
+    assert Message.objects.get().status == Message.Status.PENDING
     assert redis_client.llen("notify") == 1
     assert out.getvalue().strip() == (
         f"{HOT}: ok, scan {scan.pk}, {signals} signal(s), 1 alert(s) created, {scan.requests} request(s)"

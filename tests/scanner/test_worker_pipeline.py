@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from alerts.models import Alert
+from alerts.models import Alert, Message
 from market.clock import set_clock_source
 from scanner.models import Scan, Signal
 from scanner.scanning import dropped_scans, single_flight
@@ -71,8 +71,48 @@ def test_a_scan_on_a_worker_stores_history_and_emails_the_follower(sim, smtp_sin
     assert Ticker.objects.get(symbol=HOT).last_scan_price == pytest.approx(scan.underlying_price)
     # and the one alert reaches the SMTP server once
     assert smtp_sink.wait_for(1)
-    wait_for(lambda: Alert.objects.filter(status=Alert.Status.SENT).count() == 1, what="the alert marked sent")
+    wait_for(lambda: Message.objects.filter(status=Message.Status.SENT).count() == 1, what="the message marked sent")
     assert smtp_sink.messages[0].rcpt_tos == ["follower@x.test"]
+
+
+def all_setups_follower(ticker: str = HOT):
+    """A follower whom every pair and structure with an FF reaches: no threshold to speak of, loose floors."""
+    return user(
+        "follower@x.test",
+        follows=(ticker,),
+        ff_threshold=-10.0,
+        min_open_interest=0,
+        min_volume=0,
+        max_spread_pct=100.0,
+    )
+
+
+def listed_setups(text: str) -> list[str]:
+    """The numbered setups of an email's text part, as "pair structure"."""
+    return [line.split(" (")[0].split(". ", 1)[1] for line in text.splitlines() if line[:1].isdigit() and ". " in line]
+
+
+def test_a_scan_passing_many_setups_sends_one_email_listing_them_and_a_rerun_sends_nothing(sim, smtp_sink, live_worker):
+    # given a follower whom every setup of the name reaches
+    all_setups_follower()
+    # when a scan runs on the worker
+    first = scan_ticker.delay(HOT, "manual")
+    first.get(timeout=60)
+    # then its five or more setups reach the SMTP server as one email, strongest first
+    alerts = list(Alert.objects.order_by("-ff", "pk"))
+    assert len(alerts) >= 5 and len({a.message_id for a in alerts}) == 1
+    assert smtp_sink.wait_for(1)
+    wait_for(lambda: Message.objects.filter(status=Message.Status.SENT).count() == 1, what="the message marked sent")
+    text = smtp_sink.messages[0].message().get_body(("plain",)).get_content()
+    labels = {"atm_call_calendar": "ATM call calendar", "double_calendar": "double calendar"}
+    assert listed_setups(text) == [f"{a.pair} {labels[a.structure]}" for a in alerts]
+    # when the scan task is delivered again, and the name is scanned again at once
+    scan_ticker.apply_async(args=[HOT, "manual"], task_id=first.id).get(timeout=60)
+    scan_ticker.delay(HOT, "manual").get(timeout=60)
+    # then no message is created and nothing more is sent
+    assert Message.objects.count() == 1 and Alert.objects.count() == len(alerts)
+    assert not Message.objects.exclude(status=Message.Status.SENT).exists()
+    assert smtp_sink.accepted == 1
 
 
 def test_a_request_for_a_ticker_being_scanned_is_deferred_to_the_live_scan_and_counted(sim, settings):
@@ -141,7 +181,7 @@ def test_a_429_storm_ends_in_success_after_retries(sim, smtp_sink, live_worker):
     assert sim.stats()["fault:rate_limit"] == 12
     scan = Scan.objects.get(task_id=result.id)
     assert scan.outcome == Scan.Outcome.OK and scan.attempts > 1
-    assert smtp_sink.wait_for(1) and Alert.objects.count() == 1
+    assert smtp_sink.wait_for(1) and Alert.objects.count() == Message.objects.count() == 1
 
 
 def _database_url() -> str:
@@ -178,11 +218,8 @@ def _worker(name: str, env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(sim, smtp_sink, redis_url, settings):
-    # given a follower, a slow market (each REST answer takes 1.5 s) and a worker subprocess
-    one_alert_follower()
-    sim.set_faults(latency_ms=1500)
-    env = {
+def _worker_env(sim, smtp_sink, redis_url: str, site_url: str) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "REDIS_URL": redis_url,
@@ -193,9 +230,26 @@ def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(si
         "EMAIL_BACKEND": "",
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_sink.port),
-        "SITE_URL": settings.SITE_URL,
+        "SITE_URL": site_url,
         "LOG_LEVEL": "WARNING",
     }
+
+
+def _stop(*processes: subprocess.Popen | None) -> None:
+    for process in processes:
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(sim, smtp_sink, redis_url, settings):
+    # given a follower, a slow market (each REST answer takes 1.5 s) and a worker subprocess
+    one_alert_follower()
+    sim.set_faults(latency_ms=1500)
+    env = _worker_env(sim, smtp_sink, redis_url, settings.SITE_URL)
     first = _worker("doomed", env)
     replacement = None
     try:
@@ -218,13 +272,37 @@ def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(si
         assert scan.outcome == Scan.Outcome.OK and scan.attempts == 2
         assert Scan.objects.count() == 1
         assert smtp_sink.wait_for(1)
-        wait_for(lambda: Alert.objects.filter(status=Alert.Status.SENT).count() == 1, what="the alert marked sent")
+        wait_for(
+            lambda: Message.objects.filter(status=Message.Status.SENT).count() == 1, what="the message marked sent"
+        )
         assert Counter(m.rcpt_tos[0] for m in smtp_sink.messages) == {"follower@x.test": 1}
     finally:
-        for process in (first, replacement):
-            if process is not None and process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        _stop(first, replacement)
+
+
+def test_a_worker_killed_mid_send_has_the_message_redelivered_and_sent_once(sim, smtp_sink, redis_url, settings):
+    # given a follower of many setups, an SMTP server that keeps the next recipient waiting, and a worker
+    all_setups_follower()
+    smtp_sink.stall_next_rcpt(1, seconds=30)
+    env = _worker_env(sim, smtp_sink, redis_url, settings.SITE_URL)
+    first = _worker("doomed", env)
+    replacement = None
+    try:
+        # when the scan's message is in the middle of its SMTP conversation
+        scan_ticker.apply_async(args=[HOT, "manual"])
+        wait_for(lambda: smtp_sink.rcpts_seen >= 1, 60, "the send to reach the SMTP server")
+        (message,) = Message.objects.all()
+        assert message.status == Message.Status.SENDING and message.alerts.count() >= 5
+        # and its worker is killed
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        replacement = _worker("replacement", env)
+        # then Redis redelivers the send task, whose claim still holds the message: it goes out once
+        wait_for(lambda: Message.objects.filter(status=Message.Status.SENT).count() == 1, 90, "the message marked sent")
+        sent = Message.objects.get()
+        assert sent.claimed_by == message.claimed_by and sent.attempts == 1
+        assert smtp_sink.accepted == 1
+        assert Counter(m.rcpt_tos[0] for m in smtp_sink.messages) == {"follower@x.test": 1}
+        assert sent.message_id == smtp_sink.messages[0].message()["Message-ID"]
+    finally:
+        _stop(first, replacement)

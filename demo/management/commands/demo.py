@@ -51,12 +51,15 @@ class Command(BaseCommand):
         self.stdout.write(self.style.MIGRATE_HEADING("\nSummary"))
         self.stdout.write(
             json.dumps(
-                {k: getattr(summary, k) for k in ("moves", "scans", "signals", "alerts", "emails", "api_calls")},
+                {
+                    k: getattr(summary, k)
+                    for k in ("moves", "scans", "signals", "alerts", "messages", "emails", "api_calls")
+                },
                 indent=2,
             )
         )
         for email in (cast.subscriber.email, cast.discovery.email, cast.nobody.email):
-            self.stdout.write(f"  {email:<24} {summary.recipients.get(email, 0)} alerts")
+            self.stdout.write(f"  {email:<24} {summary.recipients.get(email, 0)} messages")
         self.stdout.write(f"Emails: {out / 'mail'}/   Summary: {out / 'summary.json'}")
         self.stdout.write(f"Admin: make web, then http://127.0.0.1:8000/admin/ as {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
         problems = summary.story_problems(cast)

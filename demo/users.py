@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accounts.models import Subscription, User
+from accounts.models import AlertSettings, Subscription, User
 
 ADMIN_EMAIL = "admin@demo.local"
 ADMIN_PASSWORD = "demo-admin-password"
@@ -44,4 +44,8 @@ def _user(email: str, *, discovery_mode: bool) -> User:
         user.set_unusable_password()
     user.discovery_mode = discovery_mode
     user.save()
+    # The simulated market's rich front months all come from its earnings events: judged ex-earnings
+    # (the default) none of them would alert, so the demo users take the raw FF and read the earnings
+    # line in each message instead.
+    AlertSettings.objects.filter(user=user).update(earnings_policy=AlertSettings.EarningsPolicy.IGNORE)
     return user

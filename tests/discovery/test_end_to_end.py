@@ -47,7 +47,8 @@ def simulated_market(settings, shared_state_reset, tmp_path):
 
 def user(email_address: str, discovery: bool, follows: tuple[str, ...] = (), discovery_cap: int = 5) -> User:
     created = User.objects.create_user(email_address, "pw-Secret-42", discovery_mode=discovery)
-    AlertSettings.objects.filter(user=created).update(discovery_daily_cap=discovery_cap)
+    # FAKE1's and FAKE2's rich front months are their earnings events: judge the raw FF
+    AlertSettings.objects.filter(user=created).update(discovery_daily_cap=discovery_cap, earnings_policy="ignore")
     for ticker in follows:
         Subscription.objects.create(user=created, ticker=ticker)
     return created

@@ -38,6 +38,7 @@ def test_store_keeps_the_scan_and_alerts_the_follower(sim, redis_client):
         min_open_interest=0,
         min_volume=0,
         max_spread_pct=100.0,
+        earnings_policy="ignore",  # the name's rich front month is its earnings event: judge the raw FF
     )
     out = StringIO()
     # when an operator scans it with --store (lower case, as typed)

@@ -38,10 +38,12 @@ def smtp_sink(settings):
 
 def test_a_price_move_ends_as_an_email_to_the_subscriber(bumped_market, smtp_sink, live_worker, start_stream):
     # given a user following FAKE1 and the stream consumer running with the real dispatch to Celery
-    from accounts.models import Subscription, User
+    from accounts.models import AlertSettings, Subscription, User
     from scanner.models import Scan, Signal
 
     follower = User.objects.create_user("follower@example.com", "pw-Secret-42")
+    # FAKE1's rich front month is its earnings event: judge the raw FF
+    AlertSettings.objects.filter(user=follower).update(earnings_policy="ignore")
     Subscription.objects.create(user=follower, ticker="FAKE1")
     running = start_stream(bumped_market.ws_url, record=False, market_clock_ms=None)
     wait_for(lambda: "FAKE1" in subscribed(bumped_market), what="FAKE1 on the socket")

@@ -81,6 +81,8 @@ def enqueue_move_scans(moves: list[Move]) -> int:
     from celery import current_app
 
     # By name: scanner.tasks imports the stream's watch set, so importing it here would close a cycle.
+    # A process that is not a worker (the demo, `stream --embedded`) has not imported the task modules yet.
+    current_app.loader.import_default_modules()
     scan_ticker = current_app.tasks[SCAN_TICKER_TASK]
     close_old_connections()
     try:

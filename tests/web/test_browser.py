@@ -103,7 +103,7 @@ def test_sign_up_verify_sign_in_follow_change_threshold_sign_out(live_server, br
 
     # and follow a known ticker and an unknown one
     page.fill("textarea[name=tickers]", "aapl, NOPE")
-    page.get_by_role("button", name="Follow").click()
+    page.get_by_role("button", name="Follow", exact=True).click()
     # then the known one is followed and the unknown one refused with its reason
     page.get_by_text("not an optionable US underlying we know").wait_for()
     assert "NOPE" in page.locator(".refused").inner_text()

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format web bench worker beat stream flower marketsim clean
+.PHONY: install demo test browser lint format web bench worker beat stream flower marketsim clean
 
 install: $(STAMP)
 
@@ -19,9 +19,15 @@ demo: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py demo
 
-## The whole test suite (uses DATABASE_URL / REDIS_URL when set).
-test: $(STAMP)
+## The whole test suite (uses DATABASE_URL / REDIS_URL when set). The site's browser test drives Debian's
+## chromium: installed with apt when missing and we are root; otherwise that test skips and says why.
+test: $(STAMP) browser
 	$(PY) -m pytest
+
+browser:
+	@command -v chromium >/dev/null || if [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq chromium || echo "make test: apt could not install chromium"; \
+	else echo "make test: chromium is missing and we are not root: the browser test will skip"; fi
 
 ## ruff (lint and format check) and import-linter (the layers of DESIGN.md §2). CI runs it first.
 lint: $(STAMP)
@@ -34,7 +40,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-## Django admin on http://127.0.0.1:8000/admin/
+## The site and the admin on http://127.0.0.1:8000/ (after make demo: sign in as the demo's users).
 web: $(STAMP)
 	$(PY) manage.py migrate --noinput -v 0
 	$(PY) manage.py runserver 127.0.0.1:8000

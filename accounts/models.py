@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from allauth.account.models import EmailAddress
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Exists, OuterRef
 
 from accounts.validators import normalize_ticker, validate_pairs, validate_ticker, validate_timezone
 
@@ -34,6 +36,11 @@ class UserManager(BaseUserManager):
     def create_superuser(self, email: str, password: str | None = None, **extra):
         extra.update(is_staff=True, is_superuser=True)
         return self._create(email, password, **extra)
+
+    def with_verified_email(self):
+        """Users whose login address is verified: the only addresses an alert may go to (double opt-in)."""
+        verified = EmailAddress.objects.filter(user=OuterRef("pk"), verified=True, email__iexact=OuterRef("email"))
+        return self.get_queryset().filter(Exists(verified))
 
 
 class User(AbstractUser):

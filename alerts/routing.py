@@ -16,7 +16,7 @@ from datetime import date, time
 
 from django.conf import settings
 
-from accounts.models import AlertSettings
+from accounts.models import AlertSettings, User
 from accounts.validators import parse_pair
 from alerts.models import Alert
 from discovery.models import UniverseMember, UniverseSnapshot
@@ -170,9 +170,11 @@ class Recipient:
 def candidate_recipients(ticker: str, day: date) -> list[Recipient]:
     """Subscribers of ``ticker`` and, when it is in the universe in force on ``day``, discovery users.
 
-    Three queries, whatever the number of users.
+    Three queries, whatever the number of users. Only users whose login address is verified: an alert
+    service must not be a way to mail strangers (double opt-in).
     """
-    active = AlertSettings.objects.filter(user__is_active=True)
+    verified = User.objects.with_verified_email().values("pk")
+    active = AlertSettings.objects.filter(user__is_active=True, user__in=verified)
     subscribers = active.filter(user__subscriptions__ticker=ticker).values(*_SETTINGS_FIELDS)
     recipients = [_recipient(row, Alert.Kind.SUBSCRIPTION) for row in subscribers]
     if in_discovery_universe(ticker, day):

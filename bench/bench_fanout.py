@@ -121,6 +121,8 @@ def _measure() -> list[dict]:
 
 def _seed() -> int:
     """10,000 users following every bench ticker, 100 more following SMALL; one scan per ticker with a signal per pair."""
+    from allauth.account.models import EmailAddress
+
     from accounts.models import AlertSettings, Subscription, User
     from testing.factories import saved_signals, signal_dict
 
@@ -129,6 +131,10 @@ def _seed() -> int:
     )
     # Loose floors so the hand-made signal passes everyone; bulk_create skips the post_save receiver.
     AlertSettings.objects.bulk_create([AlertSettings(user=p, ff_threshold=0.2) for p in people], batch_size=2000)
+    # Alerts go to verified addresses only.
+    EmailAddress.objects.bulk_create(
+        [EmailAddress(user=p, email=p.email, verified=True, primary=True) for p in people], batch_size=2000
+    )
     Subscription.objects.bulk_create(
         [Subscription(user=p, ticker=t) for p in people[:USERS] for t in TICKERS]
         + [Subscription(user=p, ticker="SMALL") for p in people[USERS:]],

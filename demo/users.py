@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from accounts.addresses import mark_address_verified
 from accounts.models import AlertSettings, Subscription, User
 
 ADMIN_EMAIL = "admin@demo.local"
 ADMIN_PASSWORD = "demo-admin-password"
 SUBSCRIBER_EMAIL = "subscriber@demo.local"
+SUBSCRIBER_PASSWORD = "demo-subscriber-password"  # so a newcomer can sign in to the site as a trader
 DISCOVERY_EMAIL = "discovery@demo.local"
 NOBODY_EMAIL = "nobody@demo.local"
 
@@ -29,12 +31,17 @@ def seed_demo_users(subscriber_tickers: list[str]) -> DemoCast:
         admin.is_staff = admin.is_superuser = True
         admin.save()
     subscriber = _user(SUBSCRIBER_EMAIL, discovery_mode=False)
+    if not subscriber.check_password(SUBSCRIBER_PASSWORD):
+        subscriber.set_password(SUBSCRIBER_PASSWORD)
+        subscriber.save()
     discovery = _user(DISCOVERY_EMAIL, discovery_mode=True)
     nobody = _user(NOBODY_EMAIL, discovery_mode=False)
     wanted = {t.upper() for t in subscriber_tickers}
     Subscription.objects.filter(user=subscriber).exclude(ticker__in=wanted).delete()
     for ticker in sorted(wanted):
         Subscription.objects.get_or_create(user=subscriber, ticker=ticker)
+    for person in (admin, subscriber, discovery, nobody):
+        mark_address_verified(person)  # the demo's alerts go out: their addresses count as confirmed
     return DemoCast(admin=admin, subscriber=subscriber, discovery=discovery, nobody=nobody)
 
 

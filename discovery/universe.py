@@ -25,6 +25,7 @@ from discovery.models import UniverseExclusion, UniverseMember, UniverseSnapshot
 from forwardfactor.runtime import market_provider
 from market.calendar import last_session_on_or_before
 from scanner.models import Ticker
+from scanner.underlyings import refresh_optionable_underlyings
 
 logger = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ def refresh_universe(
     members, checks = select_optionable(candidates, size, source.has_listed_options, progress)
     if store:
         _record_options_checks(checks)
+        refresh_optionable_underlyings()  # what traders may follow: daily, with the universe
     without_options = [ticker for ticker, optionable in checks.items() if not optionable]
     parameters = {
         "size": size,

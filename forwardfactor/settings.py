@@ -77,16 +77,22 @@ INSTALLED_APPS = [
     "discovery",
     "alerts",
     "demo",
+    "web",  # before allauth: its templates override allauth's layout
+    "allauth",
+    "allauth.account",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "forwardfactor.urls"
@@ -225,6 +231,62 @@ SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 20, int))
 # this long is dead, whatever its lock says.
 SCAN_STALE_SECONDS = int(env_number("SCAN_STALE_SECONDS", 100, int))
 FOLLOW_LINK_MAX_AGE_DAYS = int(env_number("FOLLOW_LINK_MAX_AGE_DAYS", 14, int))  # lifetime of "follow" links
+
+# --- The trader's site (web/): accounts, static files, Content-Security-Policy, cache -----------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",  # the admin's login form
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+# Email is the login (accounts.User has no username); an address is verified before any alert goes
+# to it (double opt-in: an alert service must not be a way to mail strangers).
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Forward Factor: "
+# allauth's rate limits stay at their defaults (ACCOUNT_RATE_LIMITS unset); they count in the cache below.
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "web:tickers"
+ACCOUNT_LOGOUT_REDIRECT_URL = "web:home"
+
+# With REDIS_URL the rate-limit counters are shared by every web worker; without it, in-process.
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "ff:cache"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+# WhiteNoise serves collected, hashed and compressed files in production; in development (and tests)
+# the plain storage and the finders serve the apps' static folders, no collectstatic needed.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# The site's pages load scripts and styles from our own static files only: no inline code. The admin
+# (staff only) is left out: Django's admin templates carry inline styles.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    },
+}
 
 # --- Production hardening (manage.py check --deploy is clean when DEBUG is off) -----------------
 if not DEBUG:

@@ -8,5 +8,7 @@ admin.site.site_title = "Forward Factor admin"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
     path("", include("alerts.urls")),
+    path("", include("web.urls")),
 ]

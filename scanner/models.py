@@ -150,3 +150,22 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.structure} {self.pair} FF={self.ff}"
+
+
+class OptionableUnderlying(models.Model):
+    """A US underlying the service knows to have listed options: what a trader may follow.
+
+    Kept from what the service itself learnt (scans and the discovery universe's options checks, see
+    scanner.underlyings), refreshed with every universe refresh.
+    """
+
+    symbol = models.CharField(max_length=8, unique=True, validators=[validate_ticker])
+    name = models.CharField(max_length=120, blank=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["symbol"]
+        verbose_name_plural = "optionable underlyings"
+
+    def __str__(self) -> str:
+        return self.symbol

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from accounts.addresses import mark_address_verified
 from accounts.models import Subscription, User
 from alerts.models import Alert, Message
 from discovery.models import UniverseMember, UniverseSnapshot
@@ -123,9 +124,17 @@ def saved_signals(*signals: FFSignal, started_at: datetime | None = None) -> lis
 
 
 def user(
-    email: str, follows: tuple[str, ...] = (), discovery: bool = False, active: bool = True, **alert_settings
+    email: str,
+    follows: tuple[str, ...] = (),
+    discovery: bool = False,
+    active: bool = True,
+    verified: bool = True,
+    **alert_settings,
 ) -> User:
+    """A user with alert settings; ``verified``: their address was confirmed (alerts may go to it)."""
     person = User.objects.create_user(email=email, password=None, discovery_mode=discovery, is_active=active)
+    if verified:
+        mark_address_verified(person)
     if alert_settings:
         for name, value in alert_settings.items():
             setattr(person.alert_settings, name, value)

@@ -219,3 +219,15 @@ def test_an_unknown_ex_earnings_ff_keeps_the_pair_from_who_judges_it(postgres):
     assert rejections_of(signal, "ex-earnings@x.test") == [
         "earnings (2025-03-20) inside the window and no ex-earnings FF (move unknown)"
     ]
+
+
+def test_only_verified_addresses_are_alerted():
+    # given two followers of AAPL, one of whom never confirmed their address (and a discovery user too)
+    universe(date(2025, 3, 3), "AAPL")
+    user("confirmed@x.test", follows=("AAPL",), ff_threshold=0.2)
+    user("unconfirmed@x.test", follows=("AAPL",), ff_threshold=0.2, verified=False)
+    user("unconfirmed-explorer@x.test", discovery=True, discovery_threshold=0.1, verified=False)
+    # when a signal above both thresholds is routed
+    got = recipients_of(signal_dict("AAPL", ff=0.30, open_interest=500, spread_pct=3.0))
+    # then only the confirmed address hears of it (double opt-in)
+    assert got == {"confirmed@x.test": Alert.Kind.SUBSCRIPTION}

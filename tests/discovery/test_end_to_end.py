@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from accounts.addresses import mark_address_verified
 from accounts.models import AlertSettings, Subscription, User
 from alerts.models import Alert, Message
 from discovery.models import UniverseSnapshot
@@ -47,6 +48,7 @@ def simulated_market(settings, shared_state_reset, tmp_path):
 
 def user(email_address: str, discovery: bool, follows: tuple[str, ...] = (), discovery_cap: int = 5) -> User:
     created = User.objects.create_user(email_address, "pw-Secret-42", discovery_mode=discovery)
+    mark_address_verified(created)  # alerts go only to verified addresses
     # FAKE1's and FAKE2's rich front months are their earnings events: judge the raw FF
     AlertSettings.objects.filter(user=created).update(discovery_daily_cap=discovery_cap, earnings_policy="ignore")
     for ticker in follows:

@@ -191,3 +191,15 @@ def test_a_dry_run_ranks_but_stores_and_publishes_nothing(django_capture_on_comm
     assert current_universe_tickers(MONDAY) == ["AAA", "BBB"]
     assert dict(Ticker.objects.values_list("symbol", "options_checked_at")) == checked_before
     assert published == []
+
+
+def test_a_refresh_updates_the_tickers_traders_may_follow():
+    # given a ticker followed earlier that has since lost its options
+    from scanner.models import OptionableUnderlying
+    from scanner.underlyings import known_optionable
+
+    OptionableUnderlying.objects.create(symbol="NOOPT", refreshed_at=datetime(2025, 6, 1, tzinfo=UTC))
+    # when Friday's universe is built
+    refresh_universe(day=FRIDAY, size=3, source=market_with((FRIDAY, FRIDAY_BARS)))
+    # then the names found with listed options may be followed, the one found without may not
+    assert known_optionable(["AAA", "BBB", "CCC", "NOOPT"]) == {"AAA", "BBB", "CCC"}

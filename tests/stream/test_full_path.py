@@ -38,10 +38,12 @@ def smtp_sink(settings):
 
 def test_a_price_move_ends_as_an_email_to_the_subscriber(bumped_market, smtp_sink, live_worker, start_stream):
     # given a user following FAKE1 and the stream consumer running with the real dispatch to Celery
+    from accounts.addresses import mark_address_verified
     from accounts.models import AlertSettings, Subscription, User
     from scanner.models import Scan, Signal
 
     follower = User.objects.create_user("follower@example.com", "pw-Secret-42")
+    mark_address_verified(follower)  # alerts go only to verified addresses
     # FAKE1's rich front month is its earnings event: judge the raw FF
     AlertSettings.objects.filter(user=follower).update(earnings_policy="ignore")
     Subscription.objects.create(user=follower, ticker="FAKE1")

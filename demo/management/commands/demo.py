@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from demo.story import demo_dir, run_demo
-from demo.users import ADMIN_EMAIL, ADMIN_PASSWORD
+from demo.users import ADMIN_EMAIL, ADMIN_PASSWORD, SUBSCRIBER_EMAIL, SUBSCRIBER_PASSWORD
 
 
 class Command(BaseCommand):
@@ -61,7 +61,8 @@ class Command(BaseCommand):
         for email in (cast.subscriber.email, cast.discovery.email, cast.nobody.email):
             self.stdout.write(f"  {email:<24} {summary.recipients.get(email, 0)} messages")
         self.stdout.write(f"Emails: {out / 'mail'}/   Summary: {out / 'summary.json'}")
-        self.stdout.write(f"Admin: make web, then http://127.0.0.1:8000/admin/ as {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
+        self.stdout.write(f"Site: make web, then http://127.0.0.1:8000/ as {SUBSCRIBER_EMAIL} / {SUBSCRIBER_PASSWORD}")
+        self.stdout.write(f"Admin: http://127.0.0.1:8000/admin/ as {ADMIN_EMAIL} / {ADMIN_PASSWORD}")
         problems = summary.story_problems(cast)
         if problems:
             raise CommandError("the demo story did not play out: " + "; ".join(problems))

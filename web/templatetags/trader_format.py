@@ -1,0 +1,36 @@
+"""How the site writes times, structures and links to pages other parts of the site serve."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django import template
+
+register = template.Library()
+
+NEW_YORK = ZoneInfo("America/New_York")
+STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "Double calendar"}
+# The board and the ticker pages (DESIGN.md §9) are served by the site's next part: linked by path here.
+SIGNALS_PATH = "/signals/"
+
+
+@register.filter
+def new_york(value: datetime | None) -> str:
+    """A time as a trader reads it: New York time, to the minute."""
+    return value.astimezone(NEW_YORK).strftime("%Y-%m-%d %H:%M %Z") if value else ""
+
+
+@register.filter
+def structure_label(value: str) -> str:
+    return STRUCTURE_LABELS.get(value, value.replace("_", " "))
+
+
+@register.filter
+def ticker_path(symbol: str) -> str:
+    return f"/tickers/{symbol}/"
+
+
+@register.simple_tag
+def signals_path() -> str:
+    return SIGNALS_PATH

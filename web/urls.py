@@ -1,0 +1,12 @@
+from django.urls import path
+
+from web import views
+
+app_name = "web"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("me/tickers/", views.tickers, name="tickers"),
+    path("me/tickers/<int:pk>/unfollow/", views.unfollow, name="unfollow"),
+    path("me/settings/", views.alert_settings, name="settings"),
+    path("me/alerts/", views.alerts, name="alerts"),
+]

@@ -10,11 +10,11 @@ are enqueued at once (manual: not gated to sessions); once ``fault_after`` of th
 is injected for ``outage_s`` seconds; then the runner waits up to ``settle_s`` for every scan to end
 and every alert to be sent, and reports:
 
-* each requested scan's end: ok / no_data (completed), running (stuck), failed, missing (no row);
+* each requested scan's end: ok / no_data (completed), failed, missing (no row), and rows left running;
 * alerts by status, emails the sink accepted, Message-IDs it saw more than once, sent alerts it never saw;
 * ``recovery_s``: from the fault's end until the worker completed a scan it started after the end
   (a probe scan is enqueued at the end in case the burst was already drained);
-* for a killed worker, ``redelivery_s``: from the kill until the scans it was running completed.
+* for a killed worker, ``redelivery_s``: from the kill until the tickers it was scanning had a completed scan.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -70,12 +69,16 @@ class Scenario:
 
 @dataclass
 class ScenarioResult:
+    """Scans are counted per requested ticker (each burst ticker is requested once and nothing else scans
+    it): completed when any of its scans ended ok/no_data, whichever task ran it (the request itself, its
+    redelivery, or a re-scan the product enqueued for it)."""
+
     fault: str
     requested: int
-    completed: int  # ok or no_data
-    running: int  # stuck: still running at the deadline
-    failed: int
-    missing: int  # no scan row at all: the task was lost
+    completed: int  # tickers with a scan that ended ok or no_data
+    running: int  # scan rows still running at the deadline (stuck)
+    failed: int  # tickers scanned but never completed
+    missing: int  # tickers never scanned at all: the request was lost
     alerts: dict[str, int]  # by status
     emails: int  # messages the sink accepted
     duplicate_emails: int  # accepted messages whose Message-ID the sink had already seen
@@ -98,6 +101,8 @@ class ScenarioResult:
         """What this run broke of the promise: every scan ends ok/no_data, every alert is sent exactly
         once, the worker consumes again in time. Empty when it held."""
         found = []
+        if self.running:
+            found.append(f"{self.running} scans left running")
         if self.completed != self.requested:
             found.append(
                 f"{self.requested - self.completed} of {self.requested} scans did not complete "
@@ -184,7 +189,6 @@ class _Run:
     def __init__(self, scenario: Scenario, template: Path | None) -> None:
         self.scenario = scenario
         self.template = template
-        self.requested: dict[str, str] = {}  # task id -> ticker
 
     def run(self) -> ScenarioResult:
         started = time.monotonic()
@@ -299,13 +303,11 @@ class _Run:
         self.sim.set_faults(latency_ms=scenario.latency_ms)
         with self.app.producer_or_acquire() as producer:
             for ticker in self.tickers:
-                task_id = uuid.uuid4().hex
-                self.requested[task_id] = ticker
-                scan_ticker.apply_async(args=[ticker, "manual"], task_id=task_id, producer=producer)
+                scan_ticker.apply_async(args=[ticker, "manual"], producer=producer)
         threshold = max(1, round(scenario.fault_after * len(self.tickers)))
         wait_for(lambda: self._completed() >= threshold, 120, f"{threshold} scans to complete before the fault")
         fault_at = timezone.now()
-        in_flight = self._running_ids() if scenario.fault == "worker_kill" else []
+        in_flight = self._running_tickers() if scenario.fault == "worker_kill" else []
         self._inject()
         fault_end = timezone.now()
         self._enqueue_probe()
@@ -342,7 +344,7 @@ class _Run:
 
         def published() -> bool:
             try:
-                scan_ticker.apply_async(args=[PROBE, "manual"], task_id=f"probe-{uuid.uuid4().hex}")
+                scan_ticker.apply_async(args=[PROBE, "manual"])
             except Exception:  # noqa: BLE001 - the broker may still be coming back
                 return False
             return True
@@ -363,21 +365,24 @@ class _Run:
         from alerts.models import Alert
         from scanner.models import Scan
 
-        completed = Scan.objects.filter(task_id__in=self.requested, outcome__in=_COMPLETED).count()
+        burst = Scan.objects.filter(ticker__in=self.tickers)
+        running = burst.filter(outcome=Scan.Outcome.RUNNING).exists()
         probe = Scan.objects.filter(ticker=PROBE, outcome__in=_COMPLETED).exists()
         unsent = Alert.objects.exclude(status=Alert.Status.SENT).exists()
-        return completed == len(self.requested) and probe and not unsent
+        return self._completed() == len(self.tickers) and not running and probe and not unsent
 
     def _completed(self) -> int:
+        """Burst tickers with a completed scan: the request, its retry, its redelivery or the sweeper's re-scan."""
         from scanner.models import Scan
 
-        return self._read(lambda: Scan.objects.filter(task_id__in=self.requested, outcome__in=_COMPLETED).count()) or 0
+        done = Scan.objects.filter(ticker__in=self.tickers, outcome__in=_COMPLETED)
+        return self._read(lambda: done.values("ticker").distinct().count()) or 0
 
-    def _running_ids(self) -> list[str]:
+    def _running_tickers(self) -> list[str]:
         from scanner.models import Scan
 
-        running = Scan.objects.filter(task_id__in=self.requested, outcome=Scan.Outcome.RUNNING)
-        return list(running.values_list("task_id", flat=True))
+        running = Scan.objects.filter(ticker__in=self.tickers, outcome=Scan.Outcome.RUNNING)
+        return sorted(set(running.values_list("ticker", flat=True)))
 
     def _read(self, query: Callable):
         """A database read that may meet PostgreSQL down: None then, and a fresh connection next time."""
@@ -398,33 +403,30 @@ class _Run:
         from scanner.models import Scan
 
         wait_for(lambda: self._read(Scan.objects.exists), 60, "PostgreSQL to answer for the report")
-        outcomes = dict(
-            Scan.objects.filter(task_id__in=self.requested).values_list("task_id", "outcome"),
-        )
-        ends = Counter(outcomes.values())
+        burst = Scan.objects.filter(ticker__in=self.tickers)
+        rows = list(burst.values_list("ticker", "outcome", "finished_at"))
+        completed_at: dict[str, datetime] = {}
+        for ticker, outcome, finished_at in rows:
+            if outcome in _COMPLETED and (ticker not in completed_at or finished_at < completed_at[ticker]):
+                completed_at[ticker] = finished_at
+        scanned = {ticker for ticker, _, _ in rows}
         alerts = dict(Alert.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
-        seen = Counter(
-            str(message.message()["Message-ID"]).strip() for message in self.sink.messages if message.content
-        )
+        seen = Counter(str(message.message()["Message-ID"]).strip() for message in self.sink.messages)
         received = {int(m.group(1)) for mid in seen if (m := _ALERT_ID.search(mid))}
         sent_ids = set(Alert.objects.filter(status=Alert.Status.SENT).values_list("pk", flat=True))
         first_new = Scan.objects.filter(started_at__gte=fault_end, outcome__in=_COMPLETED).aggregate(
             at=Min("finished_at")
         )["at"]
         redelivery = None
-        if in_flight:
-            finished = list(
-                Scan.objects.filter(task_id__in=in_flight, outcome__in=_COMPLETED).values_list("finished_at")
-            )
-            if len(finished) == len(in_flight):
-                redelivery = round((max(f for (f,) in finished) - fault_at).total_seconds(), 1)
+        if in_flight and all(t in completed_at for t in in_flight):
+            redelivery = round((max(completed_at[t] for t in in_flight) - fault_at).total_seconds(), 1)
         return ScenarioResult(
             fault=self.scenario.fault,
-            requested=len(self.requested),
-            completed=sum(ends[o] for o in _COMPLETED),
-            running=ends[Scan.Outcome.RUNNING],
-            failed=ends[Scan.Outcome.FAILED],
-            missing=len(self.requested) - len(outcomes),
+            requested=len(self.tickers),
+            completed=len(completed_at),
+            running=sum(1 for _, outcome, _ in rows if outcome == Scan.Outcome.RUNNING),
+            failed=len(scanned - set(completed_at)),
+            missing=len(set(self.tickers) - scanned),
             alerts=alerts,
             emails=sum(seen.values()),
             duplicate_emails=sum(n - 1 for n in seen.values()),

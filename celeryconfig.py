@@ -29,14 +29,39 @@ CELERY_DB_REUSE_MAX = 1_000_000
 worker_send_task_events = True
 task_send_sent_event = True
 broker_connection_retry_on_startup = True
-# Redis redelivers unacked messages (a killed worker's) after this; longer than any task's hard limit.
-# Workers sweep for them every tenth of it, at most every 100 s (kombu's default period).
+
+# --- Redis going away (README "Reliability") ---------------------------------------------------
+# The broker: reconnect forever (the default gives up after 100 attempts and the worker exits), and
+# notice a dead or hung server in seconds rather than at the kernel's TCP timeout.
+broker_connection_retry = True
+broker_connection_max_retries = None
+broker_connection_timeout = 4
+# Redis redelivers unacked messages (a killed worker's) after this; longer than any task's hard limit
+# and retry countdown (see settings). Workers sweep for them every tenth of it, at most every 10 s.
 _visibility = settings.CELERY_VISIBILITY_TIMEOUT
 broker_transport_options = {
     "visibility_timeout": _visibility,
     "unacked_restore_interval": max(1, min(10, _visibility // 10)),
     "unacked_restore_throttle": 1 if _visibility < 100 else 10,
+    "socket_timeout": 10,
+    "socket_connect_timeout": 4,
+    "socket_keepalive": True,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
 }
+# The result backend: a worker child storing a result while Redis is away gives up after about 15 s
+# (bounded retries, short socket timeouts) instead of hanging until the task's hard limit. Tasks whose
+# result nobody reads (scans, sends, beat jobs) store none at all.
+redis_socket_timeout = 5
+redis_socket_connect_timeout = 3
+redis_retry_on_timeout = True
+redis_socket_keepalive = True
+redis_backend_health_check_interval = 10
+result_backend_always_retry = True
+result_backend_max_retries = 3
+result_backend_base_sleep_between_retries_ms = 200
+result_backend_max_sleep_between_retries_ms = 2000
+result_backend_transport_options = {"retry_policy": {"max_retries": 2, "interval_start": 0.2, "interval_max": 1}}
 
 # Each task declares its own queue (scan: I/O-bound scans and the universe; notify: email).
 task_default_queue = "scan"

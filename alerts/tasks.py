@@ -16,6 +16,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from alerts import emails, outbox
+from forwardfactor.task_retry import retrying
 
 SMTP_RETRYABLE = (smtplib.SMTPException, OSError)
 # Sending tasks: SMTP trouble is retried with backoff and jitter (the last failure is recorded), and
@@ -24,11 +25,7 @@ SMTP_TASK = dict(
     bind=True,
     queue="notify",
     ignore_result=True,
-    autoretry_for=SMTP_RETRYABLE,
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
+    **retrying(*SMTP_RETRYABLE, backoff=5, backoff_max=300, max_retries=8),
 )
 
 
@@ -48,7 +45,7 @@ def send_digests(self, user_ids: list[int]) -> dict:
         return emails.send_digest_batch(user_ids, token, timezone.now()).as_dict()
 
 
-@shared_task(name="scanner.tasks.flush_held_alerts", queue="notify")
+@shared_task(name="scanner.tasks.flush_held_alerts", queue="notify", ignore_result=True, **retrying())
 def flush_held_alerts() -> dict:
     """Every minute (beat): digests whose time has come, and alerts whose send task was lost."""
     now = timezone.now()

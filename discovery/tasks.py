@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from discovery import universe
+from forwardfactor.task_retry import retrying
 from market.clock import is_session_open, market_now, trading_day
 from scanner.polygon.errors import TransientError
 from scanner.tasks import scan_ticker
@@ -21,11 +22,7 @@ from scanner.tasks import scan_ticker
 @shared_task(
     name="scanner.tasks.refresh_universe",
     queue="scan",
-    autoretry_for=(TransientError,),
-    retry_backoff=30,
-    retry_backoff_max=600,
-    retry_jitter=True,
-    max_retries=6,
+    **retrying(TransientError, backoff=30, backoff_max=600, max_retries=6),
     # Options checks of a cold cache go through the fleet's rate limit: allow minutes, not seconds.
     soft_time_limit=300,
     time_limit=360,
@@ -41,7 +38,7 @@ def refresh_universe(day: str | None = None, size: int | None = None) -> dict:
     }
 
 
-@shared_task(name="scanner.tasks.discovery_sweep", queue="scan")
+@shared_task(name="scanner.tasks.discovery_sweep", queue="scan", **retrying())
 def discovery_sweep() -> dict:
     """In a session, enqueue a discovery scan for every universe member not scanned within the sweep interval."""
     at = market_now()

@@ -16,11 +16,27 @@ app.autodiscover_tasks()
 @celeryd_init.connect
 def _worker_needs_a_broker(**kwargs) -> None:
     _refuse_the_in_memory_broker("celery worker", "it would never receive a task")
+    _refuse_an_unreachable_database("celery worker")
 
 
 @beat_init.connect
 def _beat_needs_a_broker(**kwargs) -> None:
     _refuse_the_in_memory_broker("celery beat", "no worker would receive what it schedules")
+    _refuse_an_unreachable_database("celery beat")
+
+
+def _refuse_an_unreachable_database(process: str) -> None:
+    """A process that starts without its database would take tasks only to fail them: say so and stop
+    (exit 1, so the supervisor restarts it and the health check stays red until the database answers)."""
+    from django.db import connection
+
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SystemExit(f"{process} cannot reach the database (check DATABASE_URL): {reason}") from None
+    finally:
+        connection.close()
 
 
 def _refuse_the_in_memory_broker(process: str, consequence: str) -> None:

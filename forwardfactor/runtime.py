@@ -46,6 +46,12 @@ class MarketProvider:
     simulator: Any = field(default=None, repr=False)  # the embedded MarketSimServer, when we started one
 
 
+def simulated_market_label() -> str:
+    """ "SIMULATED DATA" while this process scans a simulated market, else "": the admin header and every
+    email show it, so simulated signals are never mistaken for real ones."""
+    return "SIMULATED DATA" if settings.MARKET_SIMULATED else ""
+
+
 def market_provider() -> MarketProvider:
     """The process-wide provider; the embedded simulated market starts on the first call."""
     global _provider

@@ -138,9 +138,16 @@ STATIC_ROOT = VAR_DIR / "static"
 # Without REDIS_URL, locks, the rate limiter and stream references live in an in-process Redis
 # (fakeredis) and Celery runs tasks eagerly: one process, no services.
 REDIS_URL = env_str("REDIS_URL")
+if not DEBUG and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "DEBUG is off but REDIS_URL is empty: without it every process runs tasks, locks and the rate limit "
+        "alone in memory. Set REDIS_URL, e.g. REDIS_URL=redis://redis:6379/0"
+    )
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 # Redis redelivers a task a worker took but never acknowledged after this many seconds (killed workers).
+# It must exceed every task's hard time limit and longest retry countdown (a worker holds a countdown's
+# message unacked until it runs); scans of a dead worker come back sooner through the sweeper.
 CELERY_VISIBILITY_TIMEOUT = int(env_number("CELERY_VISIBILITY_TIMEOUT", 600, int))
 
 # --- Market data -------------------------------------------------------------------------------
@@ -151,6 +158,16 @@ POLYGON_WS_URL = env_str("POLYGON_WS_URL", "wss://socket.polygon.io/stocks")
 POLYGON_MAX_RPS = env_str("POLYGON_MAX_RPS", "10")
 # Embedded default: no key configured means the simulated market (see `manage.py marketsim`).
 MARKET_SIMULATED = not POLYGON_API_KEY
+# In production a missing key must not quietly mean simulated prices emailed to real users: the
+# operator says so explicitly, and the admin and every email then carry SIMULATED_MARKET_LABEL.
+MARKET_SIMULATED_OK = env_bool("MARKET_SIMULATED_OK", False)
+if not DEBUG and MARKET_SIMULATED and not MARKET_SIMULATED_OK:
+    raise ImproperlyConfigured(
+        "DEBUG is off but POLYGON_API_KEY is empty: the service would scan a simulated market and email its "
+        "signals to real users. Set POLYGON_API_KEY, or MARKET_SIMULATED_OK=1 if a simulated market is meant"
+    )
+# What the admin header and emails print (forwardfactor.runtime.simulated_market_label follows overrides).
+SIMULATED_MARKET_LABEL = "SIMULATED DATA" if MARKET_SIMULATED else ""
 # The in-process simulated market started when there is neither a key nor a POLYGON_REST_URL.
 MARKETSIM_SEED = int(env_number("MARKETSIM_SEED", 7, int))
 MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 60.0)  # simulated seconds per wall second, as `marketsim --speed`
@@ -201,7 +218,12 @@ except ValueError:
     raise ImproperlyConfigured(f"ALERT_DIGEST_TIME={env_str('ALERT_DIGEST_TIME')!r} is not a time: use HH:MM") from None
 ALERT_SEND_LEASE_MINUTES = int(env_number("ALERT_SEND_LEASE_MINUTES", 15, int))  # then a stuck alert is re-sent
 UNSUBSCRIBE_MAX_AGE_DAYS = int(env_number("UNSUBSCRIBE_MAX_AGE_DAYS", 60, int))  # lifetime of unsubscribe links
-SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 150, int))  # single-flight lock; > the scan hard limit
+# The single-flight lock's lease, renewed every third of it while a scan runs: a dead worker's lock is
+# free within this long, and the sweeper re-queues its scan soon after.
+SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 20, int))
+# Longer than a scan may take (the scan task's hard limit, 90 s, plus a margin): a running scan silent
+# this long is dead, whatever its lock says.
+SCAN_STALE_SECONDS = int(env_number("SCAN_STALE_SECONDS", 100, int))
 
 # --- Production hardening (manage.py check --deploy is clean when DEBUG is off) -----------------
 if not DEBUG:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.validators import validate_ticker
 
@@ -63,6 +64,9 @@ class Scan(models.Model):
     task_id = models.CharField(max_length=64, blank=True, db_index=True)
     started_at = models.DateTimeField(db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        default=timezone.now, help_text="Last sign of life of the scan's task: touched at each stage of the scan."
+    )
     fetch_ms = models.FloatField(null=True, blank=True)
     compute_ms = models.FloatField(null=True, blank=True)
     requests = models.PositiveIntegerField(default=0)
@@ -77,6 +81,10 @@ class Scan(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # The sweeper looks for running scans whose task went silent.
+        indexes = [
+            models.Index(fields=["heartbeat_at"], name="scan_running_heartbeat", condition=models.Q(outcome="running"))
+        ]
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.reason} scan at {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,10 +1,18 @@
 """The scan service: one ticker's chain -> engine -> Scan + Signals, then the apps that act on signals.
 
 ``scan_and_alert`` is what the ``scan_ticker`` task runs, and what the demo calls directly. It is
-single-flight per ticker (a Redis lock owned by the caller's id, so a retry or a redelivery of the
-same task takes its own lock back while a different request is dropped and counted), gated to NYSE
-sessions by the data source's clock for automatic reasons, and idempotent: a redelivered task whose
-scan already completed only announces it again (its unsent alerts are re-enqueued).
+single-flight per ticker, gated to NYSE sessions by the data source's clock for automatic reasons, and
+idempotent: a redelivered task whose scan already completed only announces it again (its unsent
+alerts are re-enqueued).
+
+Single flight: a Redis lock on the ticker holds the owning request's id (the task id, also on its
+Scan row) as a lease of SCAN_LOCK_SECONDS, renewed while the scan runs, so a dead owner's lock is gone
+within seconds. A retry or redelivery of the same task takes its own lock back. Another request finds
+the lock held and either takes it over, when its owner is dead (the owner's Scan row finished, or
+silent for SCAN_STALE_SECONDS, longer than a scan may take), or is *deferred* to the live scan: its
+result says ``deferred`` and names that scan, and it is counted in ``DROPPED_KEY``. Nothing is lost by
+deferring: the live scan fetches the chain now and produces the signals; if it dies instead, the
+abandoned-scan sweeper (``scanner.abandoned``) scans the ticker again.
 
 Apps above the scanner (alerts, and later trades) act on a scan through two hooks, so the scanner
 never imports them (DESIGN.md §2): ``signals_stored`` inside the scan's transaction (receivers write
@@ -15,12 +23,13 @@ their rows and return how many alerts they created) and ``scan_finished`` after 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import redis
 from django.conf import settings
@@ -31,6 +40,7 @@ from django.utils import timezone
 
 from accounts.validators import normalize_ticker, validate_ticker
 from forwardfactor.shared_state import shared_redis
+from forwardfactor.task_retry import TRANSIENT_INFRA_ERRORS
 from market.clock import is_session_open, market_now
 from scanner.engine import FFSignal
 from scanner.engine.config import EngineConfig
@@ -53,14 +63,22 @@ scan_finished = Hook()
 
 # KEYS[1] lock, ARGV[1] owner: delete only a lock we still own (it may have expired and been re-taken).
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# KEYS[1] lock, ARGV[1] owner, ARGV[2] lease ms: extend the lease only while we still own it.
+_RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+# KEYS[1] lock, ARGV[1] dead owner, ARGV[2] new owner, ARGV[3] lease ms: take over only from that owner.
+_TAKE_OVER = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('set', KEYS[1], ARGV[2], 'PX', ARGV[3]) and 1 end return 0"
+)
 
 
 @dataclass
 class ScanReport:
     ticker: str
     reason: str
-    outcome: str  # a Scan.Outcome, or "skipped" / "duplicate" when no scan ran
-    scan_id: int | None = None
+    outcome: str  # a Scan.Outcome, or "skipped" / "deferred" when no scan ran
+    scan_id: int | None = None  # this request's scan; for "deferred", the live scan it deferred to
+    deferred_to: str = ""  # the task id of that live scan
     signals: int = 0
     alerts: int = 0
     enqueued: list[int] = field(default_factory=list)
@@ -78,6 +96,7 @@ class ScanReport:
             "enqueued": len(self.enqueued),
             "requests": self.requests,
             "error": self.error,
+            "deferred_to": self.deferred_to,
         }
 
 
@@ -105,35 +124,145 @@ def scan_and_alert(
     if reason in AUTOMATIC_REASONS and not is_session_open(market_now()):
         return ScanReport(ticker, reason, "skipped", error="NYSE is closed (by the data source's clock)")
     owner = owner or uuid.uuid4().hex
-    with single_flight(ticker, owner) as acquired:
-        if not acquired:
+    with single_flight(ticker, owner) as flight:
+        if not flight:
             shared_redis().hincrby(DROPPED_KEY, ticker, 1)
-            return ScanReport(ticker, reason, "duplicate", error="a scan of this ticker is already running")
+            live = Scan.objects.filter(task_id=flight.holder).values_list("pk", flat=True).first()
+            return ScanReport(
+                ticker,
+                reason,
+                "deferred",
+                scan_id=live,
+                deferred_to=flight.holder,
+                error=f"deferred to the scan of {ticker} already running (task {flight.holder})",
+            )
         return _scan(ticker, reason, owner, dispatch)
 
 
+@dataclass(frozen=True)
+class Flight:
+    """The outcome of asking for a ticker's scan lock: true when ``owner`` holds it."""
+
+    acquired: bool
+    holder: str  # who holds the lock now (the owner when acquired)
+    took_over_from: str = ""  # the dead owner whose lock was taken over, if any
+
+    def __bool__(self) -> bool:
+        return self.acquired
+
+
+def lock_key(ticker: str) -> str:
+    return f"ff:scan:lock:{ticker}"
+
+
+def lock_holder(ticker: str) -> str:
+    """The request holding the ticker's scan lock, or "" when nobody does."""
+    holder = shared_redis().get(lock_key(ticker))
+    return holder.decode() if holder else ""
+
+
 @contextmanager
-def single_flight(ticker: str, owner: str) -> Iterator[bool]:
-    """Hold the ticker's scan lock for ``owner``; the same owner may take its lock back (retry, redelivery)."""
+def single_flight(ticker: str, owner: str) -> Iterator[Flight]:
+    """Hold the ticker's scan lock for ``owner`` while the block runs, renewing its lease; the same
+    owner may take its lock back (retry, redelivery), and a dead owner's lock is taken over."""
     client = shared_redis()
-    key = f"ff:scan:lock:{ticker}"
-    acquired = bool(client.set(key, owner, nx=True, ex=settings.SCAN_LOCK_SECONDS))
-    if not acquired and client.get(key) == owner.encode():
-        acquired = bool(client.set(key, owner, xx=True, ex=settings.SCAN_LOCK_SECONDS))
+    key = lock_key(ticker)
+    lease_ms = settings.SCAN_LOCK_SECONDS * 1000
+    flight = Flight(bool(client.set(key, owner, nx=True, px=lease_ms)), owner)
+    if not flight:
+        held = client.get(key)
+        holder = held.decode() if held else ""
+        if holder == owner:
+            flight = Flight(bool(client.set(key, owner, xx=True, px=lease_ms)), owner)
+        elif holder and owner_is_dead(holder) and client.eval(_TAKE_OVER, 1, key, holder, owner, lease_ms):
+            logger.warning("scan lock of %s taken over from %s, whose scan is dead", ticker, holder)
+            flight = Flight(True, owner, took_over_from=holder)
+        else:
+            flight = Flight(False, holder)
+    renewal = _LeaseRenewal(client, key, owner, lease_ms) if flight else None
     try:
-        yield acquired
+        yield flight
     finally:
-        if acquired:
-            client.eval(_RELEASE, 1, key, owner)
+        if renewal is not None:
+            renewal.stop()
+            try:
+                client.eval(_RELEASE, 1, key, owner)
+            except redis.RedisError as exc:
+                # The lease expires by itself; the error that ended the scan, if any, is the one to report.
+                logger.warning("could not release the scan lock of %s: %s", ticker, exc)
+
+
+def owner_is_dead(task_id: str) -> bool:
+    """Whether the request ``task_id`` holding a scan lock is gone: its Scan row finished (the lock
+    outlived it) or silent longer than a scan may take. A holder without a row yet is alive: it has
+    only just taken the lock, and its lease ends by itself if it dies before writing one."""
+    row = Scan.objects.filter(task_id=task_id).values_list("outcome", "heartbeat_at").first()
+    if row is None:
+        return False
+    outcome, heartbeat_at = row
+    silent_since = timezone.now() - timedelta(seconds=settings.SCAN_STALE_SECONDS)
+    return outcome != Scan.Outcome.RUNNING or heartbeat_at < silent_since
+
+
+class _LeaseRenewal:
+    """Extends the lock's lease every third of it while the scan runs: a killed worker stops renewing
+    and its lock is free within one lease, however long a live scan takes."""
+
+    def __init__(self, client: redis.Redis, key: str, owner: str, lease_ms: int) -> None:
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(client, key, owner, lease_ms), name=f"lease {key}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, client: redis.Redis, key: str, owner: str, lease_ms: int) -> None:
+        while not self._stopped.wait(lease_ms / 3000):
+            try:
+                if not client.eval(_RENEW, 1, key, owner, lease_ms):
+                    logger.warning("scan lock %s was lost by %s (expired or taken over)", key, owner)
+                    return
+            except redis.RedisError as exc:
+                logger.warning("could not renew scan lock %s: %s", key, exc)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
 
 
 def dropped_scans() -> dict[str, int]:
-    """Duplicate scan requests dropped while a scan of the same ticker ran, per ticker."""
+    """Scan requests deferred to a live scan of the same ticker, per ticker."""
     return {k.decode(): int(v) for k, v in shared_redis().hgetall(DROPPED_KEY).items()}
 
 
 def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int]], None] | None) -> ScanReport:
     scan = _begin(ticker, reason, owner)
+    try:
+        return _run(scan, ticker, reason, dispatch)
+    except TRANSIENT_INFRA_ERRORS as exc:
+        _note_interrupted(scan, exc)
+        raise
+
+
+def _note_interrupted(scan: Scan, exc: BaseException) -> None:
+    """Redis or the database failed under a scan: the task retries it, so the row must not say running
+    (the sweeper would scan it a second time). With the database itself down the row cannot be written:
+    it stays running, and if the retry does not come first the sweeper re-queues it."""
+    scan.outcome = Scan.Outcome.FAILED
+    scan.error = f"{type(exc).__name__} (will retry): {exc}"[:2000]
+    scan.finished_at = timezone.now()
+    try:
+        scan.save(update_fields=["outcome", "error", "finished_at"])
+    except TRANSIENT_INFRA_ERRORS as unwritten:
+        logger.warning("scan %s interrupted by %s; not recorded: %s", scan.pk, type(exc).__name__, unwritten)
+
+
+def _touch(scan: Scan) -> None:
+    """A sign of life between the stages of a scan (the sweeper and lock takeover read it)."""
+    scan.heartbeat_at = timezone.now()
+    Scan.objects.filter(pk=scan.pk).update(heartbeat_at=scan.heartbeat_at)
+
+
+def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]], None] | None) -> ScanReport:
     report = ScanReport(ticker, reason, scan.outcome, scan.pk)
     if scan.outcome == Scan.Outcome.OK:
         # A redelivery of a scan that completed: only its alerts may still need sending.
@@ -162,6 +291,7 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
             raise
         return report
     fetch_ms = (time.perf_counter() - started) * 1000
+    _touch(scan)
 
     computed = time.perf_counter()
     if trading_date(fetched.chain.as_of) != trading_date(today):
@@ -173,7 +303,7 @@ def _scan(ticker: str, reason: str, owner: str, dispatch: Callable[[Sequence[int
         signals = Signal.objects.bulk_create([signal_row(scan, signal) for signal in result.signals])
         created = sum(n for _, n in signals_stored.send(sender=Scan, scan=scan, signals=signals) if n)
         scan.outcome = Scan.Outcome.OK if len(fetched.chain) else Scan.Outcome.NO_DATA
-        scan.finished_at = timezone.now()
+        scan.finished_at = scan.heartbeat_at = timezone.now()
         scan.fetch_ms, scan.compute_ms = fetch_ms, compute_ms
         scan.requests, scan.contracts = fetched.requests, len(fetched.chain)
         scan.dropped = dict(fetched.chain.dropped)
@@ -225,11 +355,15 @@ def _announce_finished(scan: Scan, dispatch: Callable[[Sequence[int]], None] | N
 def _begin(ticker: str, reason: str, owner: str) -> Scan:
     """This owner's scan row: created, or taken over from its own earlier attempt."""
     scan = Scan.objects.filter(task_id=owner).first()
+    now = timezone.now()
     if scan is None:
-        return Scan.objects.create(ticker=ticker, reason=reason, task_id=owner, started_at=timezone.now(), attempts=1)
+        return Scan.objects.create(
+            ticker=ticker, reason=reason, task_id=owner, started_at=now, heartbeat_at=now, attempts=1
+        )
     if scan.outcome != Scan.Outcome.OK:
-        scan.outcome, scan.error, scan.attempts = Scan.Outcome.RUNNING, "", scan.attempts + 1
-        scan.save(update_fields=["outcome", "error", "attempts"])
+        scan.outcome, scan.error, scan.attempts, scan.heartbeat_at = Scan.Outcome.RUNNING, "", scan.attempts + 1, now
+        scan.finished_at = None
+        scan.save(update_fields=["outcome", "error", "attempts", "heartbeat_at", "finished_at"])
     return scan
 
 
@@ -266,9 +400,9 @@ def _record_no_options_listed(ticker: str) -> None:
 def _finish_without_data(scan: Scan, outcome: str, exc: MarketDataError, started: float) -> None:
     scan.outcome = outcome
     scan.error = _describe(exc)
-    scan.finished_at = timezone.now()
+    scan.finished_at = scan.heartbeat_at = timezone.now()
     scan.fetch_ms = (time.perf_counter() - started) * 1000
-    scan.save(update_fields=["outcome", "error", "finished_at", "fetch_ms"])
+    scan.save(update_fields=["outcome", "error", "finished_at", "heartbeat_at", "fetch_ms"])
 
 
 def _describe(exc: MarketDataError) -> str:

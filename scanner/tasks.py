@@ -13,8 +13,9 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
+from forwardfactor.task_retry import retrying
 from market.clock import is_session_open, market_now
-from scanner import scanning
+from scanner import abandoned, scanning
 from scanner.polygon.errors import TransientError
 from scanner.stream.heartbeat import stale_tickers
 from scanner.stream.watchset import load_watch_set
@@ -29,25 +30,35 @@ def _load_the_scan_path(**kwargs) -> None:
     is_session_open(timezone.now())
 
 
+# Nobody waits on a scan's result (its Scan row is the record): storing none keeps a worker from
+# blocking in the result backend while Redis is away. A caller that wants it passes ignore_result=False.
 @shared_task(
     bind=True,
     name="scanner.tasks.scan_ticker",
     queue="scan",
-    autoretry_for=(TransientError,),
-    retry_backoff=2,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=6,
+    ignore_result=True,
+    **retrying(TransientError, backoff=2, backoff_max=120, max_retries=10),
 )
 def scan_ticker(self, ticker: str, reason: str = "manual") -> dict:
     """Scan one ticker (reason: move | heartbeat | discovery | manual) and alert the users it concerns."""
     return scanning.scan_and_alert(ticker, reason, owner=self.request.id or "").as_dict()
 
 
+@shared_task(name="scanner.tasks.requeue_abandoned_scans", queue="scan", ignore_result=True, **retrying())
+def requeue_abandoned_scans() -> dict:
+    """Every 20 seconds (beat): scans left running by a dead worker are closed and scanned again."""
+
+    def enqueue(ticker: str, reason: str, task_id: str) -> None:
+        scan_ticker.apply_async(args=[ticker, reason], task_id=task_id, ignore_result=True)
+
+    requeued = abandoned.requeue_abandoned_scans(timezone.now(), enqueue)
+    return {"requeued": len(requeued)}
+
+
 HEARTBEAT_EVERY = timedelta(minutes=10)
 
 
-@shared_task(name="scanner.tasks.stream_heartbeat", queue="scan")
+@shared_task(name="scanner.tasks.stream_heartbeat", queue="scan", ignore_result=True, **retrying())
 def stream_heartbeat() -> dict:
     """In a session, enqueue ``scan_ticker(t, "heartbeat")`` for watched tickers not scanned lately."""
     at = market_now()

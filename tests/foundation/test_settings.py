@@ -13,11 +13,14 @@ PRODUCTION_ENV = {
     "SECRET_KEY": "k" * 20 + "Qz9-xV7_pL2#mN4$rT6&wY8*bH1@cJ3!",
     "ALLOWED_HOSTS": "ff.example.com",
     "SITE_URL": "https://ff.example.com",
+    "REDIS_URL": "redis://127.0.0.1:6379/9",
+    "POLYGON_API_KEY": "a-real-looking-key",
 }
 
 
 def manage(*args: str, env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}}
+    ours = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "POLYGON_API_KEY", "MARKET_SIMULATED_OK"}
+    clean = {k: v for k, v in os.environ.items() if k not in ours}
     clean.update({"FF_VAR_DIR": str(tmp_path)}, **env)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
@@ -37,7 +40,7 @@ def test_check_deploy_with_production_settings_prints_no_warnings(tmp_path):
 @pytest.mark.parametrize("secret", ["", None])
 def test_debug_off_refuses_default_or_empty_secret_key(tmp_path, secret):
     # given DEBUG off and no usable SECRET_KEY
-    env = {"DEBUG": "0"}
+    env = {"DEBUG": "0", "REDIS_URL": "redis://127.0.0.1:6379/9", "POLYGON_API_KEY": "k"}
     if secret is not None:
         env["SECRET_KEY"] = secret
     # when the service starts

@@ -59,7 +59,7 @@ def test_a_scan_on_a_worker_stores_history_and_emails_the_follower(sim, smtp_sin
     # given a follower of the name
     one_alert_follower()
     # when a scan runs on the worker
-    result = scan_ticker.delay(HOT, "manual").get(timeout=60)
+    result = scan_ticker.apply_async(args=[HOT, "manual"], ignore_result=False).get(timeout=60)
     # then the scan and every evaluated signal are stored, the ticker remembers the scan
     scan = Scan.objects.get(pk=result["scan_id"])
     assert scan.outcome == Scan.Outcome.OK and scan.requests > 0 and scan.contracts > 0
@@ -73,14 +73,15 @@ def test_a_scan_on_a_worker_stores_history_and_emails_the_follower(sim, smtp_sin
     assert smtp_sink.messages[0].rcpt_tos == ["follower@x.test"]
 
 
-def test_a_duplicate_scan_request_is_dropped_and_counted(sim, settings):
-    # given a scan of the name in progress (its lock held by another request)
+def test_a_request_for_a_ticker_being_scanned_is_deferred_to_the_live_scan_and_counted(sim, settings):
+    # given a scan of the name in progress (its lock held by another request that has only just started)
     with single_flight(HOT, "someone-else") as held:
         assert held
         # when another request for it arrives
         report = scan_ticker.apply(args=[HOT, "manual"]).get()
-    # then it did nothing but count itself
-    assert report["outcome"] == "duplicate"
+    # then it did nothing but count itself, and its result names the scan it deferred to
+    assert report["outcome"] == "deferred"
+    assert report["deferred_to"] == "someone-else"
     assert dropped_scans()[HOT] == 1
     assert not Scan.objects.exists()
 
@@ -131,7 +132,7 @@ def test_a_429_storm_ends_in_success_after_retries(sim, smtp_sink, live_worker):
     one_alert_follower()
     sim.set_faults(rate_limit=12, retry_after=1)
     # when a scan is requested
-    result = scan_ticker.delay(HOT, "manual")
+    result = scan_ticker.apply_async(args=[HOT, "manual"], ignore_result=False)
     # then the task retried until the storm passed, and succeeded once
     outcome = result.get(timeout=120)
     assert outcome["outcome"] == "ok"
@@ -197,7 +198,7 @@ def test_a_worker_killed_mid_scan_has_the_scan_redelivered_and_completed_once(si
     replacement = None
     try:
         # when the scan is in the middle of fetching the chain
-        result = scan_ticker.apply_async(args=[HOT, "manual"])
+        result = scan_ticker.apply_async(args=[HOT, "manual"], ignore_result=False)
         wait_for(
             lambda: Scan.objects.filter(task_id=result.id, outcome=Scan.Outcome.RUNNING).exists(),
             what="the scan to start",

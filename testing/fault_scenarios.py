@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -159,12 +160,20 @@ def run_scenario(scenario: Scenario, template: Path | None = None, timeout: floa
     command = [sys.executable, "-m", "testing.fault_scenarios", json.dumps(asdict(scenario)), str(out)]
     if template is not None:
         command.append(str(template))
+    runner = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-        if done.returncode != 0 or not out.exists():
-            raise RuntimeError(f"the {scenario.fault} scenario crashed ({done.returncode}):\n{done.stderr[-3000:]}")
+        _, errors = runner.communicate(timeout=timeout)
+        if runner.returncode != 0 or not out.exists():
+            raise RuntimeError(f"the {scenario.fault} scenario crashed ({runner.returncode}):\n{errors[-3000:]}")
         return ScenarioResult(**json.loads(out.read_text()))
     finally:
+        if runner.poll() is None:
+            # SIGTERM first: the runner then stops the servers and processes it started.
+            runner.terminate()
+            try:
+                runner.wait(90)
+            except subprocess.TimeoutExpired:
+                runner.kill()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -177,6 +186,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("out", type=Path, help="where to write the ScenarioResult as JSON")
     parser.add_argument("template", type=Path, nargs="?", help="a migrated cluster's data directory to copy")
     args = parser.parse_args(argv)
+    # Stopped from outside (a test's timeout): unwind, so the servers and the worker are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(f"the {args.scenario} scenario was stopped"))
     scenario = Scenario(**json.loads(args.scenario))
     result = _Run(scenario, args.template).run()
     args.out.write_text(json.dumps(asdict(result)))

@@ -3,6 +3,7 @@
 It keeps every accepted message (or only counts them) and can refuse on demand: ``fail_next`` answers
 the next N DATA commands with a transient 451, ``refuse`` answers RCPT for given addresses with 550,
 ``stall_next_rcpt`` keeps the next N RCPT commands waiting (a client caught in the middle of a send).
+``stop`` then ``start`` again is an SMTP server down and back on the same port, its messages kept.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class SmtpSink:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
             factory = lambda: SMTP(self.handler, hostname="sink.test", ident="sink", data_size_limit=None)  # noqa: E731
-            self._server = self._loop.run_until_complete(self._loop.create_server(factory, "127.0.0.1", 0))
+            self._server = self._loop.run_until_complete(self._loop.create_server(factory, "127.0.0.1", self.port))
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self._loop.run_forever()

@@ -72,3 +72,12 @@ def test_stream_runs_the_management_command():
 def test_flower_is_protected_by_basic_auth():
     assert "FLOWER_BASIC_AUTH" in SERVICES["flower"]["command"][-1]
     assert "FLOWER_BASIC_AUTH=" in (ROOT / ".env.example").read_text()
+
+
+def test_redis_keeps_an_append_only_file_fsynced_every_second():
+    # A Redis crash loses at most the last second of queue changes (tests/faults/test_redis_kill.py).
+    words = command_words("redis")
+    assert words[0] == "redis-server"
+    options = dict(zip(words[1::2], words[2::2], strict=False))
+    assert options["--appendonly"] == "yes"
+    assert options["--appendfsync"] == "everysec"

@@ -32,7 +32,7 @@ from django.db.models import Exists, OuterRef
 from django.template.loader import get_template
 
 from accounts.models import Subscription
-from alerts import links, outbox, ticket
+from alerts import links, outbox, receipts, ticket
 from alerts.models import Alert, Message, message_domain
 from scanner.engine import FFSignal
 from scanner.models import EarningsEvent, Signal
@@ -415,8 +415,8 @@ def send_message_batch(message_ids: Sequence[int], token: str) -> BatchReport:
     being recorded on the messages still held: the task retries them under the same token. A permanent
     refusal of one message (5xx for its recipient or data) fails that message only.
     """
-    held = outbox.claim_pending(message_ids, token)
     report = BatchReport()
+    held = _unsent(outbox.claim_pending(message_ids, token), token, report)
     if not held:
         return report
     loaded = _load(held)
@@ -438,8 +438,8 @@ def send_message_batch(message_ids: Sequence[int], token: str) -> BatchReport:
 
 def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> BatchReport:
     """One digest per user of the held messages that are due (quiet hours over, or digest time)."""
-    held = outbox.claim_due_held(user_ids, token, now)
     report = BatchReport()
+    held = _unsent(outbox.claim_due_held(user_ids, token, now), token, report)
     if not held:
         return report
     loaded = _load(held)
@@ -460,6 +460,17 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
         outgoing.append(([m.pk for m in user_messages], email))
     _send(outgoing, token, report)
     return report
+
+
+def _unsent(held: Sequence[int], token: str, report: BatchReport) -> list[int]:
+    """The claimed messages still to send: those the SMTP server already accepted (a retry after the
+    database failed to record it) are marked sent instead of being sent again."""
+    headers = dict(Message.objects.filter(pk__in=held).values_list("pk", "message_id"))
+    accepted_headers = receipts.accepted_among(list(headers.values()))
+    accepted = sorted(pk for pk, header in headers.items() if header in accepted_headers)
+    if accepted:
+        report.sent += outbox.mark_sent(accepted, token)
+    return [message_id for message_id in held if message_id not in accepted]
 
 
 def _load(message_ids: Sequence[int]) -> Loaded:
@@ -534,7 +545,9 @@ def _send_each(connection, outgoing: Iterable[tuple[list[int], EmailMessage]], t
             logger.warning("messages %s not delivered: %s", message_ids, refusal)
             report.failed += outbox.mark_failed(message_ids, token, refusal)
             continue
-        # The window: SMTP accepted the message; until this UPDATE commits, a kill means a resend.
+        # The window: SMTP accepted the message; until this UPDATE commits, a kill means a resend. The
+        # receipt covers the database failing here (the retry finds it); only a kill in between remains.
+        receipts.remember_accepted(message.extra_headers["Message-ID"])
         report.sent += outbox.mark_sent(message_ids, token)
 
 

@@ -11,7 +11,7 @@ is injected for ``outage_s`` seconds; then the runner waits up to ``settle_s`` f
 and every alert to be sent, and reports:
 
 * each requested scan's end: ok / no_data (completed), failed, missing (no row), and rows left running;
-* alerts by status, emails the sink accepted, Message-IDs it saw more than once, sent alerts it never saw;
+* messages by status, emails the sink accepted, Message-IDs it saw more than once, sent messages it never saw;
 * ``recovery_s``: from the fault's end until the worker completed a scan it started after the end
   (a probe scan is enqueued at the end in case the burst was already drained);
 * for a killed worker, ``redelivery_s``: from the kill until the tickers it was scanning had a completed scan.
@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -49,7 +48,6 @@ FAULTS = ("none", "redis_kill", "redis_down", "postgres_stop", "worker_kill", "s
 # A Tuesday: the simulated session the scans read (the market's clock is its session clock).
 SESSION = date(2025, 3, 4)
 PROBE = "PROBE"
-_ALERT_ID = re.compile(r"<alert-(\d+)\.")
 
 
 @dataclass
@@ -80,10 +78,10 @@ class ScenarioResult:
     running: int  # scan rows still running at the deadline (stuck)
     failed: int  # tickers scanned but never completed
     missing: int  # tickers never scanned at all: the request was lost
-    alerts: dict[str, int]  # by status
+    alerts: dict[str, int]  # messages (the unit of delivery) by status
     emails: int  # messages the sink accepted
     duplicate_emails: int  # accepted messages whose Message-ID the sink had already seen
-    sent_not_received: int  # alerts marked sent whose Message-ID the sink never saw
+    sent_not_received: int  # messages marked sent whose Message-ID the sink never saw
     recovery_s: float | None  # None: no scan completed after the fault's end before the deadline
     redelivery_s: float | None = None  # worker_kill only
     settled: bool = False  # every scan ended ok/no_data and every alert was sent before the deadline
@@ -110,7 +108,7 @@ class ScenarioResult:
                 f"({self.running} running, {self.failed} failed, {self.missing} missing)"
             )
         if self.unsent_alerts:
-            found.append(f"{self.unsent_alerts} alerts not sent: {self.alerts}")
+            found.append(f"{self.unsent_alerts} messages not sent: {self.alerts}")
         if self.duplicate_emails or self.sent_not_received:
             found.append(f"{self.duplicate_emails} duplicate emails, {self.sent_not_received} sent but not received")
         if self.recovery_s is None or self.recovery_s > recovery_within_s:
@@ -123,7 +121,7 @@ class ScenarioResult:
         recovery = "-" if self.recovery_s is None else f"{self.recovery_s:.1f} s"
         line = (
             f"{self.fault}: {self.completed}/{self.requested} scans completed ({self.running} running, "
-            f"{self.failed} failed, {self.missing} missing); alerts {dict(sorted(self.alerts.items()))}, "
+            f"{self.failed} failed, {self.missing} missing); messages {dict(sorted(self.alerts.items()))}, "
             f"{self.emails} emails, {self.duplicate_emails} duplicates, {self.sent_not_received} sent but "
             f"never received; recovery {recovery}"
         )
@@ -276,12 +274,15 @@ class _Run:
     def _seed(self) -> None:
         from django_celery_beat.models import PeriodicTask
 
+        from accounts.addresses import mark_address_verified
         from accounts.models import AlertSettings, Subscription, User
 
         for symbol in [*self.tickers, PROBE]:
             # A name whose front month carries an event: its 30-60 FF is about 0.4, above every threshold.
             self.sim.add_ticker(symbol, price=80.0, volume=20_000_000, ff_bump=0.4)
         users = [User.objects.create_user(f"trader{i:03d}@faults.test", None) for i in range(self.scenario.users)]
+        for person in users:
+            mark_address_verified(person)  # alerts go only to verified addresses
         # One pair, one structure, loose floors, no cap: each alerting scan is one email per follower.
         AlertSettings.objects.filter(user__in=users).update(
             ff_threshold=0.2,
@@ -291,6 +292,7 @@ class _Run:
             min_volume=0,
             max_spread_pct=100.0,
             daily_cap=100_000,
+            earnings_policy="ignore",  # the names' rich front months are their earnings events
         )
         Subscription.objects.bulk_create([Subscription(user=u, ticker=t) for u in users for t in self.tickers])
         # Beat keeps its alert and sweeping duties; the rescans it would start on its own (heartbeat,
@@ -373,13 +375,13 @@ class _Run:
         return False
 
     def _all_done(self) -> bool:
-        from alerts.models import Alert
+        from alerts.models import Message
         from scanner.models import Scan
 
         burst = Scan.objects.filter(ticker__in=self.tickers)
         running = burst.filter(outcome=Scan.Outcome.RUNNING).exists()
         probe = Scan.objects.filter(ticker=PROBE, outcome__in=_COMPLETED).exists()
-        unsent = Alert.objects.exclude(status=Alert.Status.SENT).exists()
+        unsent = Message.objects.exclude(status=Message.Status.SENT).exists()
         return self._completed() == len(self.tickers) and not running and probe and not unsent
 
     def _completed(self) -> int:
@@ -410,7 +412,7 @@ class _Run:
     def _collect(self, settled: bool, fault_at: datetime, fault_end: datetime, in_flight: list[str]) -> ScenarioResult:
         from django.db.models import Count, Min
 
-        from alerts.models import Alert
+        from alerts.models import Message
         from scanner.models import Scan
 
         wait_for(lambda: self._read(Scan.objects.exists), 60, "PostgreSQL to answer for the report")
@@ -421,10 +423,10 @@ class _Run:
             if outcome in _COMPLETED and (ticker not in completed_at or finished_at < completed_at[ticker]):
                 completed_at[ticker] = finished_at
         scanned = {ticker for ticker, _, _ in rows}
-        alerts = dict(Alert.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+        # Delivery is per message (one email per user per ticker per scan), each with a stored Message-ID.
+        alerts = dict(Message.objects.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
         seen = Counter(str(message.message()["Message-ID"]).strip() for message in self.sink.messages)
-        received = {int(m.group(1)) for mid in seen if (m := _ALERT_ID.search(mid))}
-        sent_ids = set(Alert.objects.filter(status=Alert.Status.SENT).values_list("pk", flat=True))
+        sent_ids = set(Message.objects.filter(status=Message.Status.SENT).values_list("message_id", flat=True))
         first_new = Scan.objects.filter(started_at__gte=fault_end, outcome__in=_COMPLETED).aggregate(
             at=Min("finished_at")
         )["at"]
@@ -441,7 +443,7 @@ class _Run:
             alerts=alerts,
             emails=sum(seen.values()),
             duplicate_emails=sum(n - 1 for n in seen.values()),
-            sent_not_received=len(sent_ids - received),
+            sent_not_received=len(sent_ids - set(seen)),
             recovery_s=None if first_new is None else round((first_new - fault_end).total_seconds(), 1),
             redelivery_s=redelivery,
             settled=settled,

@@ -151,6 +151,30 @@ def test_the_same_batch_sent_twice_sends_once(smtp_sink):
     assert smtp_sink.accepted == 3
 
 
+def test_a_message_the_database_failed_to_mark_sent_is_not_sent_again(smtp_sink, monkeypatch, shared_state_reset):
+    # given a pending message, and PostgreSQL gone just after the SMTP server accepted it
+    from django.db import OperationalError
+
+    from alerts import outbox
+
+    user("f@x.test", follows=("AAPL",))
+    ids = message_ids(scan_at(AS_OF, signal_dict(ff=0.3)))
+    mark_sent = outbox.mark_sent
+
+    def database_gone(*args, **kwargs):
+        monkeypatch.setattr(outbox, "mark_sent", mark_sent)
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(outbox, "mark_sent", database_gone)
+    with pytest.raises(OperationalError):
+        send_message_batch(ids, "task-1")
+    # when the task retries under the same claim
+    report = send_message_batch(ids, "task-1")
+    # then the message is marked sent from its SMTP receipt and not sent a second time
+    assert report.sent == 1 and smtp_sink.accepted == 1
+    assert Message.objects.get().status == Message.Status.SENT
+
+
 def test_a_send_task_queued_with_alert_ids_sends_their_message_once(smtp_sink, settings):
     from forwardfactor.celery import app
 
@@ -166,14 +190,20 @@ def test_a_send_task_queued_with_alert_ids_sends_their_message_once(smtp_sink, s
 
 
 def test_the_message_id_is_fixed_when_the_message_is_created(smtp_sink):
+    # given a message whose first attempt the server refused for good
+    from alerts import outbox
+
     user("f@x.test", follows=("AAPL",))
     (alert,) = scan_at(AS_OF, signal_dict(ff=0.3))
+    smtp_sink.refuse("f@x.test")
     send_message_batch([alert.message_id], "task-1")
-    # a resend (an operator's, after a failure) carries the same Message-ID
-    Message.objects.update(status=Message.Status.PENDING)
-    send_message_batch([alert.message_id], "task-2")
-    first, second = (m.message()["Message-ID"] for m in smtp_sink.messages)
-    assert first == second == Message.objects.get().message_id
+    assert Message.objects.get().status == Message.Status.FAILED
+    # when an operator resends it and the server takes it
+    smtp_sink.handler.refuse.clear()
+    send_message_batch(outbox.retry_failed([alert.message_id]), "task-2")
+    # then the email carries the Message-ID the message was given when it was created
+    (sent,) = smtp_sink.messages
+    assert sent.message()["Message-ID"] == Message.objects.get().message_id
 
 
 def test_transient_smtp_failure_is_recorded_and_the_retry_sends_the_rest(smtp_sink):

@@ -52,7 +52,7 @@ def scan_worker(settings, postgres, redis_url, shared_state_reset, live_worker):
 
     server = MarketSimServer(seed=7, speed=1.0, session_date=date(2026, 11, 30)).start()
     server.add_ticker("RETRY", price=80.0, volume=20_000_000, ff_bump=0.4)
-    with using_market(server.rest_url, POLYGON_MAX_RPS="50"):
+    with using_market(server.rest_url, clock=server.now, POLYGON_MAX_RPS="50"):
         yield server
     server.stop()
 

@@ -22,7 +22,7 @@ def sim(settings, postgres, redis_url, shared_state_reset):
 
     server = MarketSimServer(seed=7, session_date=date(2026, 11, 30)).start()
     server.add_ticker(HOT, price=80.0, volume=20_000_000, ff_bump=0.4)
-    with using_market(server.rest_url, POLYGON_MAX_RPS="50"):
+    with using_market(server.rest_url, clock=server.now, POLYGON_MAX_RPS="50"):
         yield server
     server.stop()
 

@@ -203,9 +203,16 @@ def _measure() -> list[float]:
             shared_redis().delete(REFERENCES_KEY)
             user = User.objects.create_user(RECIPIENT, "pw-Secret-42")
             mark_address_verified(user)  # alerts go to verified addresses only
-            # Every scan should alert: the bench measures latency, not the liquidity filters.
+            # Every scan should alert: the bench measures latency, not the liquidity filters (nor the
+            # earnings policy: the bench names' rich front months are their earnings events).
             AlertSettings.objects.filter(user=user).update(
-                daily_cap=10_000, double_calendar=False, min_open_interest=0, min_volume=0, max_spread_pct=100.0
+                daily_cap=10_000,
+                double_calendar=False,
+                min_open_interest=0,
+                min_volume=0,
+                max_spread_pct=100.0,
+                max_spread_cost_pct=1000.0,
+                earnings_policy="ignore",
             )
             Subscription.objects.bulk_create([Subscription(user=user, ticker=t) for t in TICKERS])
             with _worker(sim.rest_url, sink.port):

@@ -258,7 +258,10 @@ def scan_chain(
             needed.update((pick.front, pick.back))
     for event in events:
         needed.update(earnings_brackets(dtes, event.date))
-    charted = {e for e, dte in dtes.items() if dte <= TERM_STRUCTURE_MAX_DTE}
+    # The term structure's chain points are the expiries the scan reads anyway (a fetched chain holds
+    # just those); the probe's IVs fill the rest of the year. Solving every expiry of a full chain
+    # for the chart would cost more than the scan itself.
+    charted = {e for e in needed if dtes.get(e, TERM_STRUCTURE_MAX_DTE + 1) <= TERM_STRUCTURE_MAX_DTE}
     first_pass = [engine.expiry(e).band_rows(chain.strike) for e in sorted(needed | charted)]
     if "double_calendar" in config.structures:
         first_pass += [engine.expiry(p.front).rows for p in picks if p.front and p.back]

@@ -190,6 +190,8 @@ def refresh_universe(
         "without_options": without_options,
     }
     change = store_snapshot(grouped.session, members, parameters) if store else None
+    if store:
+        _check_members_earnings([member.ticker for member in members])
     late = f"No market data for {expected.isoformat()} yet. " if grouped.session < expected else ""
     dry_run = "" if store else " Dry run: nothing stored."
     return RefreshOutcome(
@@ -329,3 +331,15 @@ class StoredUniverse:
 
     def reference_price(self, ticker: str) -> float | None:
         return universe_bar_vwap(ticker)
+
+
+def _check_members_earnings(tickers: list[str]) -> None:
+    """The members' earnings dates in batches of 50 (a few requests), so that their first scans need not
+    ask one ticker at a time. A failure leaves it to those scans; the refresh itself stands."""
+    from scanner.earnings import refresh_earnings
+    from scanner.polygon.errors import MarketDataError
+
+    try:
+        refresh_earnings(tickers)
+    except MarketDataError as exc:
+        logger.warning("earnings of the universe not checked: %s", exc)

@@ -13,7 +13,7 @@ from accounts.models import AlertSettings, Subscription, User
 from alerts.models import Alert, Message
 from discovery.models import UniverseSnapshot
 from discovery.universe import refresh_universe
-from scanner.models import Scan
+from scanner.models import Scan, Ticker
 from testing.polling import wait_for
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -173,3 +173,14 @@ def test_the_discovery_cap_holds_when_two_scans_alert_the_same_user_at_once(post
     # then both scans reached the user, and the user still has one discovery message for the day
     assert sorted(loaded) == ["FAKE1", "FAKE2"]
     assert Message.objects.filter(user=explorer, kind=Message.Kind.DISCOVERY).count() == 1
+
+
+def test_a_refresh_asks_the_vendor_for_its_members_earnings_in_one_batch(simulated_market):
+    # when the universe is refreshed
+    before = simulated_market.stats().get("rest:benzinga_earnings", 0)
+    outcome = refresh_universe(size=2)
+    # then both members' earnings were checked in one request, so their first scans need not ask
+    members = [m.ticker for m in outcome.members]
+    checked = Ticker.objects.filter(symbol__in=members, earnings_checked_at__isnull=False).count()
+    assert checked == len(members) == 2
+    assert simulated_market.stats().get("rest:benzinga_earnings", 0) - before == 1

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -12,42 +15,59 @@ from alerts.links import read_follow_token, read_unsubscribe_token, ticker_url
 from alerts.one_click import apply_follow, apply_unsubscribe
 
 
-# Exempt from CSRF: mail providers POST here with no cookie or form token (RFC 8058); the signed,
-# expiring token in the URL is what authorises the change.
+# Exempt from CSRF: mail providers POST here with no cookie or form token (RFC 8058), and the follow
+# page is reached from an email without a session; the signed, expiring token in the URL is what
+# authorises the change.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what would stop and a button (mail scanners follow links); POST unsubscribes."""
-    try:
-        scope = read_unsubscribe_token(token)
-    except signing.SignatureExpired:
-        return _invalid(request, "unsubscribe", expired=True)
-    except signing.BadSignature:
-        return _invalid(request, "unsubscribe", expired=False)
-    if request.method == "GET":
-        return render(request, "alerts/unsubscribe_confirm.html", {"scope": scope.describe()})
-    if not apply_unsubscribe(scope):
-        return _invalid(request, "unsubscribe", expired=False, status=404)
-    return render(request, "alerts/unsubscribe_done.html", {"scope": scope.describe()})
+    return _one_click(
+        request,
+        token,
+        "unsubscribe",
+        read_unsubscribe_token,
+        apply_unsubscribe,
+        lambda scope: {"scope": scope.describe()},
+    )
 
 
-# Exempt from CSRF for the same reason: the confirm page is reached from an email, without a session.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def follow(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a confirm button (a mail scanner opening the link follows nothing); POST follows."""
+    return _one_click(
+        request,
+        token,
+        "follow",
+        read_follow_token,
+        apply_follow,
+        lambda invitation: {"ticker": invitation.ticker, "ticker_url": ticker_url(invitation.ticker)},
+    )
+
+
+def _one_click(
+    request: HttpRequest,
+    token: str,
+    action: str,
+    read: Callable[[str], Any],
+    apply: Callable[[Any], bool],
+    context_of: Callable[[Any], dict],
+) -> HttpResponse:
+    """The flow of every emailed link: a bad or expired token says so; GET asks to confirm (templates
+    ``alerts/<action>_confirm.html``), POST applies and shows ``alerts/<action>_done.html``."""
     try:
-        invitation = read_follow_token(token)
+        claim = read(token)
     except signing.SignatureExpired:
-        return _invalid(request, "follow", expired=True)
+        return _invalid(request, action, expired=True)
     except signing.BadSignature:
-        return _invalid(request, "follow", expired=False)
-    context = {"ticker": invitation.ticker, "ticker_url": ticker_url(invitation.ticker)}
+        return _invalid(request, action, expired=False)
+    context = context_of(claim)
     if request.method == "GET":
-        return render(request, "alerts/follow_confirm.html", context)
-    if not apply_follow(invitation):
-        return _invalid(request, "follow", expired=False, status=404)
-    return render(request, "alerts/follow_done.html", context)
+        return render(request, f"alerts/{action}_confirm.html", context)
+    if not apply(claim):
+        return _invalid(request, action, expired=False, status=404)
+    return render(request, f"alerts/{action}_done.html", context)
 
 
 def _invalid(request: HttpRequest, action: str, expired: bool, status: int | None = None) -> HttpResponse:

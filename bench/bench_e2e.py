@@ -14,20 +14,19 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
+import tempfile
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from testing.polling import wait_for
+from testing.services import WorkerProcess
 
 MOVES = 200
 # Some simulated chains yield no alertable signal; those moves are counted and replaced by the next name.
 TICKERS = [f"FX{i:03d}" for i in range(MOVES + 60)]
 RECIPIENT = "latency@example.com"
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run() -> list[dict]:
@@ -125,44 +124,12 @@ def _worker(rest_url: str, smtp_port: int):
         "EMAIL_USE_SSL": "0",
         "LOG_LEVEL": "WARNING",
     }
-    name = f"bench-e2e-{os.getpid()}@"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "forwardfactor",
-            "worker",
-            "-Q",
-            "scan,notify",
-            "-n",
-            f"{name}%h",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def ready() -> bool:
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited with {worker.returncode}")
-        return any(name in next(iter(reply)) for reply in app.control.ping(timeout=0.5))
-
+    worker = WorkerProcess(env, Path(tempfile.mkdtemp()) / "worker.log", name="bench-e2e").start()
     try:
-        wait_for(ready, 60, "the worker to start")
+        worker.wait_ready(app)
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
 
 
 def _metric(name: str, value, goal: str) -> dict:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 
 from testing.polling import wait_for
+from testing.services import WorkerProcess
 
 USERS = 10_000
 SMALL = 100
@@ -30,7 +30,6 @@ ROUNDS = 3
 TICKERS = ("FANA", "FANB", "FANC")
 PAIRS = ("30-60", "30-90", "60-90")  # signals of each scan; every user gets all three in one message
 GOAL_EMAILS_PER_S = 500
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run() -> list[dict]:
@@ -57,7 +56,7 @@ def _measure() -> list[dict]:
     sink = SmtpSink(keep=False).start()
     worker = _start_worker(sink.port)
     try:
-        _wait_for_worker(worker)
+        worker.wait_ready(celery_app())
         baseline_queries, _ = _route("SMALL")
         rates, route_ms, queries, per_user = [], [], [], []
         for ticker in TICKERS[:ROUNDS]:
@@ -75,11 +74,7 @@ def _measure() -> list[dict]:
             assert count == users, (count, users)
         wait_for(lambda: _sent() == users * len(rates), 30, "every message marked sent")
     finally:
-        worker.terminate()
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        worker.stop()
         sink.stop()
     emails_per_s = statistics.median(rates)
     print(f"   rounds: {', '.join(f'{r:.0f}/s' for r in rates)}; route {', '.join(f'{m:.0f} ms' for m in route_ms)}")
@@ -180,7 +175,8 @@ def _sent() -> int:
     return Message.objects.filter(status=Message.Status.SENT).count()
 
 
-def _start_worker(smtp_port: int) -> subprocess.Popen:
+def _start_worker(smtp_port: int) -> WorkerProcess:
+    """The production worker command (prefork, 2 processes) on this test database and the SMTP sink."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -193,42 +189,10 @@ def _start_worker(smtp_port: int) -> subprocess.Popen:
         "EMAIL_PORT": str(smtp_port),
         "LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "forwardfactor",
-            "worker",
-            "-Q",
-            "notify",
-            "-P",
-            "prefork",
-            "-c",
-            "2",
-            "-n",
-            f"bench-fanout-{os.getpid()}@%h",
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    return WorkerProcess(env, Path(tempfile.mkdtemp()) / "worker.log", name="bench-fanout").start()
 
 
-def _wait_for_worker(worker: subprocess.Popen) -> None:
+def celery_app():
     from forwardfactor.celery import app
 
-    name = f"bench-fanout-{os.getpid()}@"
-
-    def ready() -> bool:
-        if worker.poll() is not None:
-            raise RuntimeError(f"the worker exited with {worker.returncode}")
-        return any(name in next(iter(reply)) for reply in app.control.ping(timeout=0.5))
-
-    wait_for(ready, 60, "the worker to start")
+    return app

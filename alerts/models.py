@@ -64,6 +64,11 @@ class Message(models.Model):
         max_length=64, blank=True, help_text="The send task that moved it to sending (its retries reuse the claim)."
     )
     claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="While sending: the claim holds until then, renewed by its live task; a lapsed claim is released.",
+    )
     error = models.TextField(blank=True)
     # Fixed at creation: a re-send (the one duplicate window) carries the same Message-ID.
     message_id = models.CharField("Message-ID", max_length=200, unique=True, default=new_message_id)

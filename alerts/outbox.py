@@ -312,7 +312,11 @@ def claim_pending(message_ids: Sequence[int], token: str) -> list[int]:
     a redelivery of the same task) are kept. Returns the ids this token now holds, in id order."""
     now = timezone.now()
     claimed = Message.objects.filter(pk__in=message_ids, status=Message.Status.PENDING).update(
-        status=Message.Status.SENDING, claimed_by=token, claimed_at=now, attempts=F("attempts") + 1
+        status=Message.Status.SENDING,
+        claimed_by=token,
+        claimed_at=now,
+        lease_until=now + send_lease(),
+        attempts=F("attempts") + 1,
     )
     requested = sorted(set(message_ids))
     if claimed == len(requested):
@@ -322,8 +326,13 @@ def claim_pending(message_ids: Sequence[int], token: str) -> list[int]:
 
 def claim_due_held(user_ids: Sequence[int], token: str, now: datetime) -> list[int]:
     """Move held messages whose time has come to SENDING under ``token`` (digests)."""
+    claimed_at = timezone.now()
     Message.objects.filter(user_id__in=user_ids, status=Message.Status.HELD, send_after__lte=now).update(
-        status=Message.Status.SENDING, claimed_by=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        status=Message.Status.SENDING,
+        claimed_by=token,
+        claimed_at=claimed_at,
+        lease_until=claimed_at + send_lease(),
+        attempts=F("attempts") + 1,
     )
     return _held_by(token, Q(user_id__in=user_ids))
 
@@ -355,7 +364,8 @@ def relaxed_commits() -> Iterator[None]:
 
     For the per-message "sent" marks: a commit is still atomic and visible at once, so a killed
     worker loses nothing; only a crash of PostgreSQL itself could lose the last fraction of a second
-    of marks (those messages would be re-sent after ALERT_SEND_LEASE_MINUTES).
+    of marks (those messages would be re-sent once their send lease lapsed, unless a receipt says
+    the SMTP server accepted them).
     """
     if connection.vendor != "postgresql":
         yield
@@ -393,19 +403,44 @@ def record_attempt_error(token: str, error: str) -> int:
     return Message.objects.filter(status=Message.Status.SENDING, claimed_by=token).update(error=error[:2000])
 
 
-def release_stale(now: datetime) -> list[int]:
-    """Messages that should have gone out but have no live task: back to PENDING, ids returned for re-enqueueing.
+def send_lease() -> timedelta:
+    return timedelta(seconds=settings.ALERT_SEND_LEASE_SECONDS)
 
-    PENDING rows older than ALERT_SEND_LEASE_MINUTES (their enqueue was lost) and SENDING rows claimed
-    longer ago than that (their task died and was not redelivered). A still-queued task for a re-enqueued
-    message finds it claimed and sends nothing. Resending the latter is the
-    documented duplicate window: the dead task may have had its last message accepted by SMTP.
+
+def renew_claim(token: str, until: datetime) -> None:
+    """Extend the lease on every message the token holds (its task is alive, or waits for its retry)."""
+    Message.objects.filter(status=Message.Status.SENDING, claimed_by=token).update(lease_until=until)
+
+
+def release_lapsed_claims(now: datetime) -> list[int]:
+    """SENDING messages whose claim lapsed (their task died: it no longer renews the lease) go back to
+    PENDING, or to HELD when they wait for a digest; the PENDING ones' ids are returned for re-enqueueing.
+
+    Each message is released by a conditional UPDATE on the claim it had, so a task renewing at the same
+    moment keeps it. A re-send of a released message checks the SMTP receipts first (the dead task may
+    have had it accepted) and keeps its Message-ID. Rows claimed before leases existed have none; they
+    lapse ALERT_SEND_LEASE_MINUTES after their claim.
     """
+    lapsed = Message.objects.filter(status=Message.Status.SENDING).filter(
+        Q(lease_until__lt=now)
+        | Q(lease_until__isnull=True, claimed_at__lt=now - timedelta(minutes=settings.ALERT_SEND_LEASE_MINUTES))
+    )
+    released = []
+    for pk, token, digest in lapsed.values_list("pk", "claimed_by", "send_after").order_by("pk"):
+        back_to = Message.Status.HELD if digest is not None else Message.Status.PENDING
+        moved = (
+            Message.objects.filter(Q(lease_until__lt=now) | Q(lease_until__isnull=True))
+            .filter(pk=pk, status=Message.Status.SENDING, claimed_by=token)
+            .update(status=back_to, claimed_by="", lease_until=None)
+        )
+        if moved and back_to == Message.Status.PENDING:
+            released.append(pk)
+    return released
+
+
+def lost_pending(now: datetime) -> list[int]:
+    """PENDING messages older than ALERT_SEND_LEASE_MINUTES: their enqueue was lost (the broker dropped it)."""
     lease = now - timedelta(minutes=settings.ALERT_SEND_LEASE_MINUTES)
-    stale = Message.objects.filter(status=Message.Status.SENDING, claimed_at__lt=lease)
-    # Digest messages (they have a send_after) go back to HELD so they still leave as a digest.
-    stale.filter(send_after__isnull=False).update(status=Message.Status.HELD, claimed_by="")
-    stale.filter(send_after__isnull=True).update(status=Message.Status.PENDING, claimed_by="")
     return list(
         Message.objects.filter(status=Message.Status.PENDING, created_at__lt=lease)
         .order_by("pk")

@@ -11,12 +11,14 @@ from __future__ import annotations
 import smtplib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 
 from celery import current_app, shared_task
 from django.conf import settings
 from django.utils import timezone
 
 from alerts import emails, outbox
+from forwardfactor.heartbeat import Heartbeat
 from forwardfactor.task_retry import retrying
 
 SMTP_RETRYABLE = (smtplib.SMTPException, OSError)
@@ -34,7 +36,7 @@ SMTP_TASK = dict(
 def send_messages(self, message_ids: list[int]) -> dict:
     """Send up to ALERT_BATCH_SIZE messages over one SMTP connection."""
     token = self.request.id
-    with _final_failure_recorded(self, token):
+    with _claim_kept(self, token):
         return emails.send_message_batch(message_ids, token).as_dict()
 
 
@@ -42,7 +44,7 @@ def send_messages(self, message_ids: list[int]) -> dict:
 def send_alerts(self, alert_ids: list[int]) -> dict:
     """Tasks queued before the upgrade: send the messages that carry these alerts."""
     token = self.request.id
-    with _final_failure_recorded(self, token):
+    with _claim_kept(self, token):
         return emails.send_message_batch(outbox.message_ids_of_alerts(alert_ids), token).as_dict()
 
 
@@ -50,16 +52,24 @@ def send_alerts(self, alert_ids: list[int]) -> dict:
 def send_digests(self, user_ids: list[int]) -> dict:
     """One digest email per user of their held messages that are due, over one SMTP connection."""
     token = self.request.id
-    with _final_failure_recorded(self, token):
+    with _claim_kept(self, token):
         return emails.send_digest_batch(user_ids, token, timezone.now()).as_dict()
+
+
+@shared_task(name="alerts.release_lapsed_sends", queue="notify", ignore_result=True, **retrying())
+def release_lapsed_sends() -> dict:
+    """Every 20 seconds (beat): messages whose send task died are released and sent again."""
+    released = outbox.release_lapsed_claims(timezone.now())
+    enqueue_message_batches(released)
+    return {"requeued": len(released)}
 
 
 @shared_task(name="scanner.tasks.flush_held_alerts", queue="notify", ignore_result=True, **retrying())
 def flush_held_alerts() -> dict:
     """Every minute (beat): digests whose time has come, and messages whose send task was lost."""
     now = timezone.now()
-    stale = outbox.release_stale(now)
-    enqueue_message_batches(stale)
+    stale = outbox.release_lapsed_claims(now) + outbox.lost_pending(now)
+    enqueue_message_batches(sorted(set(stale)))
     users = outbox.users_with_due_digests(now)
     size = settings.ALERT_BATCH_SIZE
     with current_app.producer_or_acquire() as producer:
@@ -84,12 +94,28 @@ def enqueue_message_batches(message_ids: Sequence[int]) -> int:
 
 
 @contextmanager
-def _final_failure_recorded(task, token: str) -> Iterator[None]:
-    """On the last allowed attempt, a retryable SMTP failure fails the messages the task still holds."""
-    try:
-        yield
-    except SMTP_RETRYABLE as exc:
-        if task.request.retries >= task.max_retries:
-            attempts = task.request.retries + 1
-            outbox.fail_held(token, f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}")
-        raise
+def _claim_kept(task, token: str) -> Iterator[None]:
+    """Keep the task's claim on its messages alive while it runs and across the wait for its retry.
+
+    A heartbeat renews the lease every third of ALERT_SEND_LEASE_SECONDS, so the lease lapses only when
+    the worker died. A retryable failure extends the lease past the longest countdown Celery may choose
+    for the retry (full jitter: anything up to the backoff); on the last allowed attempt it fails the
+    messages instead.
+    """
+    lease = outbox.send_lease()
+    with Heartbeat(lambda: outbox.renew_claim(token, timezone.now() + lease), lease.total_seconds() / 3, "send lease"):
+        try:
+            yield
+        except SMTP_RETRYABLE as exc:
+            if task.request.retries >= task.max_retries:
+                attempts = task.request.retries + 1
+                outbox.fail_held(token, f"gave up after {attempts} attempts: {type(exc).__name__}: {exc}")
+            else:
+                outbox.renew_claim(token, timezone.now() + _longest_countdown(task) + lease)
+            raise
+
+
+def _longest_countdown(task) -> timedelta:
+    """The upper bound of the countdown autoretry picks for this retry (exponential, capped, jittered down)."""
+    seconds = min(task.retry_backoff_max, task.retry_backoff * 2**task.request.retries)
+    return timedelta(seconds=seconds)

@@ -9,6 +9,7 @@ completed percentages (and the 11.5 min a killed worker's scans took to come bac
 * faults.scans_completed_pct.<fault>: requested scans that ended ok or no_data (goal 100);
 * faults.stuck_scans: over every scenario, scans left running, failed or never recorded (goal 0);
 * faults.duplicate_emails: over every scenario, Message-IDs the SMTP sink saw twice (goal 0);
+* faults.unsent_messages: over every scenario, messages not sent by the end (stuck sending or pending; goal 0);
 * faults.recovery_s.<fault>: from the fault's end until the worker completed a scan started after it;
 * faults.dead_worker_redelivery_s: from the SIGKILL until the scans the worker was running completed.
 
@@ -59,12 +60,13 @@ def run() -> list[dict]:
 
 
 def _print_table(results: list[ScenarioResult]) -> None:
-    rows = [("scenario", "completed %", "duplicates", "stuck", "recovery s")]
+    rows = [("scenario", "completed %", "duplicates", "stuck scans", "unsent messages", "recovery s")]
     for (fault, outage, _), r in zip(SCENARIOS, results, strict=True):
         name = fault if not outage else f"{fault} {outage:g} s"
         recovery = "-" if r.recovery_s is None else f"{r.recovery_s:.1f}"
         stuck = r.requested - r.completed
-        rows.append((name, f"{r.completed_pct:.0f}", str(r.duplicate_emails), str(stuck), recovery))
+        cells = (f"{r.completed_pct:.0f}", str(r.duplicate_emails), str(stuck), str(r.unsent_alerts), recovery)
+        rows.append((name, *cells))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("   " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
@@ -78,6 +80,8 @@ def _metrics(results: list[ScenarioResult]) -> list[dict]:
         metrics.append(_metric(f"faults.recovery_s.{fault}", r.recovery_s, "s", "<= 15"))
     stuck = sum(r.requested - r.completed for r in results)
     metrics.append(_metric("faults.stuck_scans", stuck, "scans", "== 0"))
+    unsent = sum(r.unsent_alerts for r in results)
+    metrics.append(_metric("faults.unsent_messages", unsent, "messages", "== 0"))
     metrics.append(_metric("faults.duplicate_emails", sum(r.duplicate_emails for r in results), "emails", "== 0"))
     killed = next(r for r in results if r.fault == "worker_kill")
     metrics.append(_metric("faults.dead_worker_redelivery_s", killed.redelivery_s, "s", "<= 60", REDELIVERY_BASELINE_S))

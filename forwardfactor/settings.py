@@ -222,7 +222,11 @@ try:  # when daily-digest users get their digest, in each user's own time zone
     ALERT_DIGEST_TIME = datetime.time.fromisoformat(env_str("ALERT_DIGEST_TIME", "17:30"))
 except ValueError:
     raise ImproperlyConfigured(f"ALERT_DIGEST_TIME={env_str('ALERT_DIGEST_TIME')!r} is not a time: use HH:MM") from None
-ALERT_SEND_LEASE_MINUTES = int(env_number("ALERT_SEND_LEASE_MINUTES", 15, int))  # then a stuck alert is re-sent
+# A send task's claim on its messages, renewed every third of it while the task lives: a dead worker's
+# messages are released within this long and re-sent by the next sweep (every 20 s).
+ALERT_SEND_LEASE_SECONDS = int(env_number("ALERT_SEND_LEASE_SECONDS", 30, int))
+# A message still pending this long after it was created lost its send task (the broker dropped it).
+ALERT_SEND_LEASE_MINUTES = int(env_number("ALERT_SEND_LEASE_MINUTES", 15, int))
 UNSUBSCRIBE_MAX_AGE_DAYS = int(env_number("UNSUBSCRIBE_MAX_AGE_DAYS", 60, int))  # lifetime of unsubscribe links
 # The single-flight lock's lease, renewed every third of it while a scan runs: a dead worker's lock is
 # free within this long, and the sweeper re-queues its scan soon after.

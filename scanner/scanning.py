@@ -23,7 +23,6 @@ their rows and return how many alerts they created) and ``scan_finished`` after 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -39,6 +38,7 @@ from django.dispatch import Signal as Hook
 from django.utils import timezone
 
 from accounts.validators import normalize_ticker, validate_ticker
+from forwardfactor.heartbeat import Heartbeat
 from forwardfactor.shared_state import shared_redis
 from forwardfactor.task_retry import TRANSIENT_INFRA_ERRORS
 from market.clock import is_session_open, market_now
@@ -181,7 +181,13 @@ def single_flight(ticker: str, owner: str) -> Iterator[Flight]:
             flight = Flight(True, owner, took_over_from=holder)
         else:
             flight = Flight(False, holder)
-    renewal = _LeaseRenewal(client, key, owner, lease_ms) if flight else None
+    # Every third of the lease: a killed worker stops renewing and its lock is free within one lease,
+    # however long a live scan takes.
+    renewal = (
+        Heartbeat(lambda: bool(client.eval(_RENEW, 1, key, owner, lease_ms)), lease_ms / 3000, f"lease {key}")
+        if flight
+        else None
+    )
     try:
         yield flight
     finally:
@@ -204,31 +210,6 @@ def owner_is_dead(task_id: str) -> bool:
     outcome, heartbeat_at = row
     silent_since = timezone.now() - timedelta(seconds=settings.SCAN_STALE_SECONDS)
     return outcome != Scan.Outcome.RUNNING or heartbeat_at < silent_since
-
-
-class _LeaseRenewal:
-    """Extends the lock's lease every third of it while the scan runs: a killed worker stops renewing
-    and its lock is free within one lease, however long a live scan takes."""
-
-    def __init__(self, client: redis.Redis, key: str, owner: str, lease_ms: int) -> None:
-        self._stopped = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(client, key, owner, lease_ms), name=f"lease {key}", daemon=True
-        )
-        self._thread.start()
-
-    def _run(self, client: redis.Redis, key: str, owner: str, lease_ms: int) -> None:
-        while not self._stopped.wait(lease_ms / 3000):
-            try:
-                if not client.eval(_RENEW, 1, key, owner, lease_ms):
-                    logger.warning("scan lock %s was lost by %s (expired or taken over)", key, owner)
-                    return
-            except redis.RedisError as exc:
-                logger.warning("could not renew scan lock %s: %s", key, exc)
-
-    def stop(self) -> None:
-        self._stopped.set()
-        self._thread.join(timeout=5)
 
 
 def dropped_scans() -> dict[str, int]:

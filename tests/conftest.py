@@ -85,6 +85,17 @@ def live_worker(redis_url, transactional_db):
 
 
 @pytest.fixture
+def eager_celery():
+    """Tasks run in-process, as on embedded defaults (a task a test triggers is not left in a real queue)."""
+    from forwardfactor.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def smtp_sink(settings):
     """A real local SMTP server; Django's SMTP backend is pointed at it."""
     sink = SmtpSink().start()

@@ -21,16 +21,6 @@ def messages() -> dict[str, Message]:
     }
 
 
-@pytest.fixture
-def eager_celery():
-    from forwardfactor.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def act(client, action: str, messages) -> str:
     response = client.post(
         reverse("admin:alerts_message_changelist"),

@@ -60,14 +60,6 @@ def operator(client):
     return client
 
 
-@pytest.fixture
-def eager_celery():
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def test_refresh_now_builds_the_universe_and_reports_it(operator, vendor, eager_celery):
     # given an operator on the universe changelist, which offers the button
     changelist = reverse("admin:discovery_universesnapshot_changelist")

@@ -12,9 +12,9 @@ import pytest
 from testing.fault_scenarios import Scenario, ScenarioResult, migrated_template, run_scenario
 from testing.services import missing_binaries, scratch_directory
 
-# Settings the worker and beat run with in these tests: a dead scan's lock lapses in 6 s, an SMTP
-# server that does not answer is given up on in 5 s.
-SHORT_TIMEOUTS = {"SCAN_LOCK_SECONDS": "6", "EMAIL_TIMEOUT": "5"}
+# Settings the worker and beat run with in these tests: a dead scan's lock and a dead send task's claim
+# lapse in 6 s, an SMTP server that does not answer is given up on in 5 s.
+SHORT_TIMEOUTS = {"SCAN_LOCK_SECONDS": "6", "ALERT_SEND_LEASE_SECONDS": "6", "EMAIL_TIMEOUT": "5"}
 # The promise: the worker consumes again within this after any fault ends.
 RECOVERY_WITHIN_S = 15.0
 

@@ -72,7 +72,10 @@ SCHEDULE_MIGRATIONS = (
     "scanner.migrations.0012_earnings_schedule",
 )
 # Installed by migrations after the old head: going back removes them, forward installs them anew.
-LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {"scans: re-queue abandoned scans every 20 seconds"}
+LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {
+    "scans: re-queue abandoned scans every 20 seconds",
+    "alerts: release messages of dead send tasks every 20 seconds",
+}
 
 
 def old_nodes(loader) -> list[tuple[str, str]]:

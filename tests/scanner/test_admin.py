@@ -95,16 +95,6 @@ def sim(settings, postgres, redis_url, shared_state_reset):
     server.stop()
 
 
-@pytest.fixture
-def eager_celery():
-    from forwardfactor.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = previous
-
-
 def scan_now(client, changelist: str, pks) -> str:
     response = client.post(reverse(changelist), {"action": "scan_now", "_selected_action": pks}, follow=True)
     assert response.status_code == 200

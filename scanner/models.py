@@ -30,6 +30,14 @@ class Ticker(models.Model):
         blank=True,
         help_text="What that request got; empty: never asked.",
     )
+    last_scan = models.ForeignKey(
+        "Scan",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Its latest completed scan (the board says why a ticker has no signal from it).",
+    )
 
     class Meta:
         ordering = ["symbol"]
@@ -150,6 +158,39 @@ class Signal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.structure} {self.pair} FF={self.ff}"
+
+
+class LatestSignal(models.Model):
+    """The board's read model: the latest signal of each ticker x pair x structure, written by each scan.
+
+    The columns the board filters and sorts on are copied out of the signal, so the board never reads
+    the Signal table (which grows with every scan). A row only moves forward: an older scan committing
+    late does not overwrite a newer one (scanner.latest)."""
+
+    ticker = models.CharField(max_length=8)
+    pair = models.CharField(max_length=9)
+    structure = models.CharField(max_length=24)
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="+")
+    scan = models.ForeignKey(Scan, on_delete=models.CASCADE, related_name="+")
+    front_expiry = models.DateField()
+    back_expiry = models.DateField()
+    ff = models.FloatField(null=True, blank=True)
+    ff_ex_earnings = models.FloatField(null=True, blank=True)
+    forward_iv = models.FloatField(null=True, blank=True)
+    spread_cost_pct = models.FloatField(null=True, blank=True)
+    passes_liquidity = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list, blank=True, help_text="Why a leg fails the engine's liquidity floors.")
+    earnings_date = models.DateField(null=True, blank=True, help_text="The first known earnings date in the window.")
+    as_of = models.DateTimeField(help_text="When the market data of the signal was current.")
+
+    class Meta:
+        ordering = ["ticker", "pair", "structure"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticker", "pair", "structure"], name="unique_latest_signal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"latest {self.ticker} {self.structure} {self.pair} FF={self.ff}"
 
 
 class OptionableUnderlying(models.Model):

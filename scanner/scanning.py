@@ -48,6 +48,7 @@ from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import ChainScan, scan_chain
 from scanner.engine.timing import trading_date
+from scanner.latest import record_latest
 from scanner.models import Scan, Signal, Ticker
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
 from scanner.stream.references import publish_scan_reference
@@ -285,6 +286,7 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
 
     with transaction.atomic():
         signals = Signal.objects.bulk_create([signal_row(scan, signal) for signal in result.signals])
+        record_latest(signals)  # the board's rows move with the scan, in its transaction
         created = sum(n for _, n in signals_stored.send(sender=Scan, scan=scan, signals=signals) if n)
         scan.outcome = _outcome(result, fetched.chain)
         scan.finished_at = scan.heartbeat_at = timezone.now()
@@ -298,8 +300,10 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         scan.term_structure = result.term_structure
         scan.save()
         # One upsert statement (update_or_create takes a savepoint, a locking read and a write).
-        seen = Ticker(symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price)
-        written = ["last_scan_at", "last_scan_price"]
+        seen = Ticker(
+            symbol=ticker, last_scan_at=scan.finished_at, last_scan_price=scan.underlying_price, last_scan=scan
+        )
+        written = ["last_scan_at", "last_scan_price", "last_scan"]
         if len(fetched.chain) or fetched.listed:  # the market lists options on it
             seen.has_options, seen.options_checked_at = True, scan.finished_at
             written += ["has_options", "options_checked_at"]

@@ -11,6 +11,7 @@ from discovery.models import UniverseMember, UniverseSnapshot
 from scanner.engine import FFSignal, Leg
 from scanner.engine.costs import SpreadCosts
 from scanner.engine.signal import LegName, Structure
+from scanner.latest import record_latest
 from scanner.models import Scan, Signal
 from scanner.scanning import signal_row
 
@@ -112,7 +113,7 @@ def _costs(debit: float, spread_cost_pct: float | None) -> SpreadCosts:
 
 
 def saved_signals(*signals: FFSignal, started_at: datetime | None = None) -> list[Signal]:
-    """A completed scan holding the given signals."""
+    """A completed scan holding the given signals, on the board as a scan would put them."""
     first = signals[0]
     scan = Scan.objects.create(
         ticker=first["ticker"],
@@ -120,7 +121,9 @@ def saved_signals(*signals: FFSignal, started_at: datetime | None = None) -> lis
         outcome=Scan.Outcome.OK,
         started_at=started_at or datetime.fromisoformat(first["as_of"]),
     )
-    return Signal.objects.bulk_create([signal_row(scan, s) for s in signals])
+    stored = Signal.objects.bulk_create([signal_row(scan, s) for s in signals])
+    record_latest(stored)
+    return stored
 
 
 def user(

@@ -5,6 +5,9 @@ from web import views
 app_name = "web"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("signals/", views.signals, name="signals"),
+    path("signals/table/", views.signals_table, name="signals_table"),
+    path("signals/export.csv", views.signals_csv, name="signals_csv"),
     path("me/tickers/", views.tickers, name="tickers"),
     path("me/tickers/<int:pk>/unfollow/", views.unfollow, name="unfollow"),
     path("me/settings/", views.alert_settings, name="settings"),

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import AlertSettings, Subscription
 from alerts.models import Alert
+from web import board
 from web.following import follow_symbols
 from web.forms import AlertSettingsForm, FollowForm
 from web.preview import PREVIEW_DELAY, strongest_signals
@@ -69,3 +71,49 @@ def alerts(request: HttpRequest) -> HttpResponse:
     own = Alert.objects.filter(user=request.user).select_related("message").order_by("-created_at", "-pk")
     page = Paginator(own, ALERTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "web/alerts.html", {"page": page})
+
+
+# Seconds between the board's refreshes of its table (htmx polls the table's partial).
+BOARD_REFRESH_SECONDS = 30
+
+
+def _board_context(request: HttpRequest) -> dict:
+    form = board.filter_form(request.GET)
+    rows = board.board_rows(request.user, form)
+    page = Paginator(rows, board.PER_PAGE).get_page(request.GET.get("page"))
+    without_pair = board.tickers_without_pair(request.user, form)
+    return {
+        "form": form,
+        "page": page,
+        "sort": form.effective_sort,
+        "headers": board.sort_links(form.effective_sort),
+        "without_pair": without_pair[: board.NO_PAIR_SHOWN],
+        "more_without_pair": len(without_pair) > board.NO_PAIR_SHOWN,
+        "refresh_seconds": BOARD_REFRESH_SECONDS,
+        "now": timezone.now(),
+    }
+
+
+@login_required
+def signals(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/board.html", _board_context(request))
+
+
+def signals_table(request: HttpRequest) -> HttpResponse:
+    """The board's table alone, for its periodic refresh; the query string is the page's own."""
+    if not request.user.is_authenticated:
+        # Signed out while the page sat open: send the whole page to the login, not into the table.
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = redirect_to_login(request.get_full_path().replace("table/", "", 1)).url
+        return response
+    return render(request, "web/_board_table.html", _board_context(request))
+
+
+@login_required
+def signals_csv(request: HttpRequest) -> StreamingHttpResponse:
+    form = board.filter_form(request.GET)
+    response = StreamingHttpResponse(
+        board.csv_lines(board.board_rows(request.user, form)), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="signals.csv"'
+    return response

@@ -11,7 +11,7 @@ register = template.Library()
 
 NEW_YORK = ZoneInfo("America/New_York")
 STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "Double calendar"}
-# The board and the ticker pages (DESIGN.md §9) are served by the site's next part: linked by path here.
+# The ticker pages (DESIGN.md §9) are served by the site's next part: linked by path here.
 SIGNALS_PATH = "/signals/"
 
 
@@ -34,3 +34,14 @@ def ticker_path(symbol: str) -> str:
 @register.simple_tag
 def signals_path() -> str:
     return SIGNALS_PATH
+
+
+@register.filter
+def percent(value: float | None) -> str:
+    """0.2061 -> '20.6%' (volatilities are stored as fractions)."""
+    return "" if value is None else f"{value * 100:.1f}%"
+
+
+@register.filter
+def first_line(value: str) -> str:
+    return (value or "").split("\n", 1)[0]

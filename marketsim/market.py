@@ -145,7 +145,8 @@ class Market:
             path = self._paths.get(symbol)
             if path is not None:
                 factor = self._move_factor(symbol, self.tape_end_epoch)
-                today = PastDay(_bar(path, self.tape_end_epoch, factor), round(path.last_price * factor, 4))
+                last = path.last_price if factor == 1.0 else round(path.last_price * factor, 4)
+                today = PastDay(_bar(path, self.tape_end_epoch, factor), last)
                 market._past[symbol] = [*self._past_days(symbol), today]
             elif past is not None:
                 market._past[symbol] = list(past)

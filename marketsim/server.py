@@ -239,19 +239,25 @@ class MarketSimServer:
         day = day or next_session(self.session_date)
         if not is_session(day):
             raise ValueError(f"{day} is not an NYSE session")
+        start = session_bounds(day)[0] + START_AFTER_OPEN if at is None else datetime.combine(day, at, NEW_YORK)
+        self._move_to(day, start)
+        return self.clock_info()
+
+    def _move_to(self, day: date, clock_at: datetime) -> None:
         market = self.market.advanced(day)  # raises unless day is later: nothing changes then
         self.market = self.api.market = self.feed.market = market
         self.session_date = day
         self.counters["sessions_advanced"] += 1
-        start = session_bounds(day)[0] + START_AFTER_OPEN if at is None else datetime.combine(day, at, NEW_YORK)
-        self.clock.set(start)
-        return self.clock_info()
+        self.clock.set(clock_at)
 
     async def roll_if_due(self) -> None:
-        """With a last session: past today's close, the next session begins (the night is skipped)."""
+        """With a last session: past today's close, the next session begins at its open (the night is
+        skipped); a clock set into a later session walks the run there and stays where it was set."""
         last = self.last_session
         while last is not None and self.session_date < last and self.clock.epoch() >= self.market.close_epoch:
-            await self.advance_async()
+            day = next_session(self.session_date)
+            opened, now = session_bounds(day)[0], self.clock.now()
+            self._move_to(day, now if now >= opened else opened + START_AFTER_OPEN)
 
     async def _run_feed(self) -> None:
         """The event source, and the roll-over check ticking beside it (a frozen clock never rolls)."""

@@ -196,18 +196,21 @@ def test_the_rest_endpoints_answer_for_the_new_day_after_advancing():
 
 
 def test_a_run_with_a_last_session_rolls_to_the_next_open_at_each_close():
-    last = DAY3
-    with MarketSimServer(seed=7, speed=0, session_date=SESSION, last_session=last) as sim:
-        # when the clock passes day 1's close, then day 3's
+    with MarketSimServer(seed=7, speed=0, session_date=SESSION, last_session=DAY4) as sim:
+        # when the clock passes day 1's close, then is set into day 3's afternoon, then past day 4's close
         get(sim, "/_sim/clock", at=at(SESSION, 16, 1).isoformat())
         rolled = get(sim, "/_sim/clock").json()
-        get(sim, "/_sim/clock", at=at(DAY2, 16, 1).isoformat())
-        get(sim, "/_sim/clock", at=at(DAY3, 17).isoformat())
+        get(sim, "/_sim/clock", at=at(DAY3, 14).isoformat())
+        walked = get(sim, "/_sim/clock").json()
+        get(sim, "/_sim/clock", at=at(DAY4, 17).isoformat())
         kept = get(sim, "/_sim/clock").json()
+        grouped_day3 = get(sim, GROUPED.format(DAY3)).json()
     # then
     assert rolled["session_date"] == DAY2.isoformat() and rolled["now"] == "2025-03-11T09:35:00-04:00"
-    assert rolled["first_session"] == SESSION.isoformat() and rolled["last_session"] == last.isoformat()
-    assert kept["session_date"] == DAY3.isoformat() and kept["market"] == "extended-hours"
+    assert rolled["first_session"] == SESSION.isoformat() and rolled["last_session"] == DAY4.isoformat()
+    assert walked["session_date"] == DAY3.isoformat() and walked["now"] == "2025-03-12T14:00:00-04:00"
+    assert kept["session_date"] == DAY4.isoformat() and kept["market"] == "extended-hours"
+    assert grouped_day3["resultsCount"] > 500
 
 
 def test_a_scenario_ticker_added_mid_run_carries_to_the_next_day():

@@ -3,7 +3,7 @@ so a separately started `manage.py marketsim` can be driven by tests and the dem
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
 from marketsim.rest import Answer
@@ -21,6 +21,8 @@ class ControlledMarket(Protocol):
     async def inject_move_async(self, ticker: str, pct: float) -> dict[str, Any]: ...
 
     async def add_profile_async(self, profile: TickerProfile) -> dict[str, Any]: ...
+
+    async def advance_async(self, day: date | None = None, at: time | None = None) -> dict[str, Any]: ...
 
     def clock_info(self) -> dict[str, Any]: ...
 
@@ -44,6 +46,7 @@ class SimControl:
             "/_sim/move": self.move,
             "/_sim/add_ticker": self.add_ticker,
             "/_sim/clock": self.clock,
+            "/_sim/advance": self.advance,
             "/_sim/stats": self.stats,
         }
         handler = handlers.get(path)
@@ -86,6 +89,12 @@ class SimControl:
         if "advance" in query:
             clock.advance(float(query["advance"]))
         return self.server.clock_info()
+
+    async def advance(self, query: dict[str, str]) -> dict[str, Any]:
+        """The next session (or `to=YYYY-MM-DD`), the clock at `at=HH:MM` New York (5 min after the open)."""
+        day = date.fromisoformat(query["to"]) if query.get("to") else None
+        at = time.fromisoformat(query["at"]) if query.get("at") else None
+        return await self.server.advance_async(day, at)
 
     async def stats(self, query: dict[str, str]) -> dict[str, Any]:
         return await self.server.stats_async()

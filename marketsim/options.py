@@ -104,7 +104,8 @@ def strike_grid(price: float, volatility: float, years: float, big: bool) -> np.
 
 
 def base_atm_vol(profile: TickerProfile, years: np.ndarray) -> np.ndarray:
-    return profile.volatility * (1.0 + profile.term_slope * (1.0 - np.exp(-years / TERM_DECAY_YEARS)))
+    slope = 1.0 + profile.term_slope * (1.0 - np.exp(-years / TERM_DECAY_YEARS))
+    return profile.volatility * profile.iv_level * slope
 
 
 def _expiry_close_epoch(day: date) -> float:
@@ -159,18 +160,43 @@ def _event(
     return at_new_york(event_day, 9, 30).timestamp(), max(variance, 0.0)
 
 
-def build_listing(seed: int, profile: TickerProfile, session_date: date, reference_epoch: float) -> ChainListing:
-    rng = derive_rng(seed, profile.symbol, session_date.toordinal(), "chain")
+def listing_years(expiries: list[date], reference_epoch: float) -> np.ndarray:
+    closes = np.array([_expiry_close_epoch(day) for day in expiries])
+    return np.maximum((closes - reference_epoch) / SECONDS_PER_YEAR, MIN_YEARS)
+
+
+def day_strikes(profile: TickerProfile, session_date: date, reference_epoch: float) -> dict[date, np.ndarray]:
+    """The strikes a session lists from its previous close (`profile.price`), per listed expiry."""
     expiries = listed_expiries(session_date, profile.expiry_class)
     big = profile.expiry_class != "monthly"
+    return {
+        day: strike_grid(profile.price, profile.volatility, float(years), big)
+        for day, years in zip(expiries, listing_years(expiries, reference_epoch))
+    }
+
+
+def build_listing(
+    seed: int,
+    profile: TickerProfile,
+    session_date: date,
+    reference_epoch: float,
+    strikes: dict[date, np.ndarray] | None = None,
+    event: tuple[float, float] | None = None,
+) -> ChainListing:
+    """The session's listing. On a later day of a run, `strikes` are every strike listed so far per
+    expiry (an exchange adds strikes as the price moves, never removes one before expiry) and
+    `event` is the run's (epoch, variance): both stay put while open interest and draws are the day's."""
+    rng = derive_rng(seed, profile.symbol, session_date.toordinal(), "chain")
+    expiries = listed_expiries(session_date, profile.expiry_class)
     closes = np.array([_expiry_close_epoch(day) for day in expiries])
-    years_all = np.maximum((closes - reference_epoch) / SECONDS_PER_YEAR, MIN_YEARS)
+    years_all = listing_years(expiries, reference_epoch)
+    listed = strikes or day_strikes(profile, session_date, reference_epoch)
     parts: list[tuple[np.ndarray, ...]] = []
     for index, (day, years) in enumerate(zip(expiries, years_all)):
-        strikes = strike_grid(profile.price, profile.volatility, float(years), big)
-        count = strikes.size
+        strikes_here = listed[day]
+        count = strikes_here.size
         spread = profile.volatility * np.sqrt(max(years, 7 / 365))
-        z = np.log(strikes / profile.price) / spread
+        z = np.log(strikes_here / profile.price) / spread
         weight = (1.0 if day == third_friday(day.year, day.month) else 0.35) / (1.0 + years)
         atm_interest = max(profile.avg_volume * 0.0006, 20.0) * weight
         interest = atm_interest * np.exp(-(z**2) / (2 * 1.3**2)) * rng.lognormal(0.0, 0.6, (2, count))
@@ -180,14 +206,14 @@ def build_listing(seed: int, profile: TickerProfile, session_date: date, referen
             parts.append(
                 (
                     np.full(count, index),
-                    strikes,
+                    strikes_here,
                     np.full(count, call),
                     np.where(interest[side] < 1, 0, np.round(interest[side])),
                     np.where(volume[side] < 1, 0, np.round(volume[side])),
                 )
             )
     expiry_index, strike, is_call, interest, volume = (np.concatenate(column) for column in zip(*parts))
-    event_epoch, event_variance = _event(profile, session_date, expiries, reference_epoch, rng)
+    event_epoch, event_variance = event or _event(profile, session_date, expiries, reference_epoch, rng)
     expiry_days = np.array(expiries, dtype="datetime64[D]")
     return ChainListing(
         symbol=profile.symbol,

@@ -47,9 +47,10 @@ class IntradayPath:
     """Price of one underlying from the open to the end of after-hours trading.
 
     Linear between grid points; before the open it reads the opening price, after 20:00 the last one.
+    `profile.price` is the previous close; `open_jump` (log) is news the open carries (earnings).
     """
 
-    def __init__(self, seed: int, profile: TickerProfile, session_date: date) -> None:
+    def __init__(self, seed: int, profile: TickerProfile, session_date: date, open_jump: float = 0.0) -> None:
         rng = derive_rng(seed, profile.symbol, session_date.toordinal(), "intraday")
         opened, closed = session_bounds(session_date)
         self.open_epoch = opened.timestamp()
@@ -66,7 +67,7 @@ class IntradayPath:
             where = rng.integers(0, max(regular_steps, 1), jump_count)
             size = (JUMP_MIN + rng.exponential(JUMP_MEAN_EXCESS, jump_count)) * jump_scale
             np.add.at(increments, where, np.where(rng.uniform(size=jump_count) < 0.5, -size, size))
-        gap = rng.normal(0.0, 0.3 * profile.volatility / np.sqrt(252.0))
+        gap = rng.normal(0.0, 0.3 * profile.volatility / np.sqrt(252.0)) + open_jump
         self.previous_close = profile.price
         log_prices = np.log(profile.price) + gap + np.concatenate(([0.0], np.cumsum(increments)))
         self.prices = np.round(np.exp(log_prices), 4)
@@ -95,6 +96,11 @@ class IntradayPath:
     @property
     def open_price(self) -> float:
         return float(self.prices[0])
+
+    @property
+    def last_price(self) -> float:
+        """The price at the end of after-hours trading: the next session's previous close."""
+        return self._price_list[-1]
 
     def day_range(self, epoch: float) -> tuple[float, float]:
         index = int(self._position(epoch))

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import numpy as np
 import orjson
 
-from marketsim.earnings import EarningsReport, earnings_report
+from marketsim.earnings import EarningsReport
 from marketsim.market import DayBar, Market
 from marketsim.options import ChainListing, PricedRows
 from marketsim.session import NEW_YORK, at_new_york, is_session, market_phase
@@ -368,7 +368,7 @@ class VendorApi:
             symbols = [symbol for symbol in params["ticker.any_of"].split(",") if symbol]
         else:
             symbols = self.market.symbols()
-        reports = [report for symbol in symbols if (report := self._earnings_report(symbol)) is not None]
+        reports = [report for symbol in symbols if (report := self.market.earnings_report(symbol)) is not None]
         days = np.array([report.date for report in reports], dtype="datetime64[D]")
         mask = _range_mask(days, params, "date", _parse_date)
         chosen = _sorted_reports([report for report, keep in zip(reports, mask) if keep], params.get("sort"))
@@ -379,13 +379,6 @@ class VendorApi:
         if offset + limit < len(chosen):
             body["next_url"] = self._next_url(base_url, path, params, offset + limit, cursor, repeat)
         return Answer(200, body)
-
-    def _earnings_report(self, symbol: str) -> EarningsReport | None:
-        profile = self.market.profile(symbol)
-        if profile is None or profile.ff_bump is None:
-            return None  # only the names with an event build a listing here (a few ms each)
-        listing = self.market.listing(symbol)
-        return earnings_report(self.market.seed, listing, self.market.session_date) if listing else None
 
     def stock_snapshot(self, symbol: str, path: str, query: dict[str, str]) -> Answer:
         profile = self.market.profile(symbol)

@@ -11,7 +11,7 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
@@ -27,12 +27,21 @@ from marketsim.faults import Faults
 from marketsim.market import Market
 from marketsim.market_feed import MarketFeed
 from marketsim.rest import Answer, VendorApi, error
-from marketsim.session import NEW_YORK, SimClock, is_session, latest_session, market_phase, session_bounds
+from marketsim.session import (
+    NEW_YORK,
+    SimClock,
+    is_session,
+    latest_session,
+    market_phase,
+    next_session,
+    session_bounds,
+)
 from marketsim.stocks_socket import StocksHub
 from marketsim.universe import TickerProfile, scenario_profile
 
 EventSource = Callable[[StocksHub], Awaitable[None]]
 START_AFTER_OPEN = timedelta(minutes=5)
+ROLL_CHECK_SECONDS = 0.1  # wall time between checks of a rolling run's close
 SERVER_ERRORS = (502, 503, 504, 500)
 RATE_LIMIT_MESSAGE = (
     "You've exceeded the maximum requests per minute, please wait or upgrade your subscription to continue."
@@ -55,15 +64,24 @@ class MarketSimServer:
         faults: Mapping[str, Any] | None = None,
         start_at: datetime | None = None,
         event_source: EventSource | None = None,
+        first_session: date | None = None,
+        last_session: date | None = None,
     ) -> None:
+        """`first_session` is the run's first day (default `session_date`): a run started directly on a
+        later session with the same first session and seed is the market that advancing reaches.
+        `last_session` makes the clock roll over: at each close it jumps to the next session's open
+        (5 minutes after), until that session's close, so `speed` plays several days compressed."""
         day = session_date or latest_session(datetime.now(NEW_YORK).date())
         if not is_session(day):
             raise ValueError(f"{day} is not an NYSE session")
+        if last_session is not None and (last_session < day or not is_session(last_session)):
+            raise ValueError(f"the last session {last_session} must be an NYSE session on or after {day}")
         self.session_date = day
+        self.last_session = last_session
         self.seed = seed
         self.host = host
         self.port = port
-        self.market = Market(seed, day)
+        self.market = Market(seed, day, first_session)
         self.clock = SimClock(start_at or session_bounds(day)[0] + START_AFTER_OPEN, speed)
         self.faults = Faults()
         self.faults.update(**dict(faults or {}))
@@ -107,7 +125,7 @@ class MarketSimServer:
             self._ready.set()
             return
         self.port = server.sockets[0].getsockname()[1]
-        feed = asyncio.create_task(self._event_source(self.hub))
+        feed = asyncio.create_task(self._run_feed())
         self._ready.set()
         await self._stopping.wait()
         feed.cancel()
@@ -202,9 +220,54 @@ class MarketSimServer:
         return {
             "now": now.isoformat(),
             "session_date": self.session_date.isoformat(),
+            "first_session": self.market.first_session.isoformat(),
+            "last_session": self.last_session.isoformat() if self.last_session else None,
             "speed": self.clock.speed,
             "market": market_phase(now),
         }
+
+    # --- days ---------------------------------------------------------------------------------
+
+    def advance_to(self, day: date, at: time | None = None) -> dict[str, Any]:
+        """Move the run to a later session; the clock jumps to `at` on it (5 minutes after the open)."""
+        return self._on_loop(lambda: self.advance_async(day, at))
+
+    def next_session(self, at: time | None = None) -> dict[str, Any]:
+        return self.advance_to(next_session(self.session_date), at)
+
+    async def advance_async(self, day: date | None = None, at: time | None = None) -> dict[str, Any]:
+        day = day or next_session(self.session_date)
+        if not is_session(day):
+            raise ValueError(f"{day} is not an NYSE session")
+        start = session_bounds(day)[0] + START_AFTER_OPEN if at is None else datetime.combine(day, at, NEW_YORK)
+        self._move_to(day, start)
+        return self.clock_info()
+
+    def _move_to(self, day: date, clock_at: datetime) -> None:
+        market = self.market.advanced(day)  # raises unless day is later: nothing changes then
+        self.market = self.api.market = self.feed.market = market
+        self.session_date = day
+        self.counters["sessions_advanced"] += 1
+        self.clock.set(clock_at)
+
+    async def roll_if_due(self) -> None:
+        """With a last session: past today's close, the next session begins at its open (the night is
+        skipped); a clock set into a later session walks the run there and stays where it was set."""
+        last = self.last_session
+        while last is not None and self.session_date < last and self.clock.epoch() >= self.market.close_epoch:
+            day = next_session(self.session_date)
+            opened, now = session_bounds(day)[0], self.clock.now()
+            self._move_to(day, now if now >= opened else opened + START_AFTER_OPEN)
+
+    async def _run_feed(self) -> None:
+        """The event source, and the roll-over check ticking beside it (a frozen clock never rolls)."""
+        source = asyncio.create_task(self._event_source(self.hub))
+        try:
+            while True:
+                await self.roll_if_due()
+                await asyncio.sleep(ROLL_CHECK_SECONDS)
+        finally:
+            source.cancel()
 
     # --- HTTP -----------------------------------------------------------------------------------
 
@@ -213,6 +276,7 @@ class MarketSimServer:
         if split.path == "/stocks":
             return None
         query = dict(parse_qsl(split.query, keep_blank_values=True))
+        await self.roll_if_due()
         if split.path.startswith("/_sim/"):
             self.counters["control_requests"] += 1
             answer = await self.control.answer(split.path, query)

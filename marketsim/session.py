@@ -56,6 +56,29 @@ def sessions_before(day: date, count: int) -> list[date]:
     return [stamp.date() for stamp in sessions[max(0, end - count) : end][::-1]]
 
 
+def next_session(day: date) -> date:
+    """The first session strictly after `day`."""
+    if not _in_bounds(day):
+        raise ValueError(f"{day} is outside the NYSE calendar")
+    return nyse().date_to_session(pd.Timestamp(day) + pd.Timedelta(days=1), direction="next").date()
+
+
+def sessions_between(first: date, last: date) -> list[date]:
+    """The sessions from `first` to `last`, both included, oldest first."""
+    sessions = nyse().sessions
+    start = int(sessions.searchsorted(pd.Timestamp(first)))
+    end = int(sessions.searchsorted(pd.Timestamp(last), side="right"))
+    return [stamp.date() for stamp in sessions[start:end]]
+
+
+def sessions_from(first: date, count: int) -> list[date]:
+    """`count` sessions from `first` (a session), oldest first."""
+    days = [first]
+    while len(days) < count:
+        days.append(next_session(days[-1]))
+    return days
+
+
 @lru_cache(maxsize=64)
 def session_bounds(day: date) -> tuple[datetime, datetime]:
     """Regular-hours open and close of a session (early closes included), New York time."""

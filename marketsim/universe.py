@@ -57,7 +57,8 @@ VOLATILITY_RANGE = (0.12, 1.6)
 @dataclass(frozen=True)
 class TickerProfile:
     """One listed symbol. `price` is the previous session's close; `ff_bump` is the Forward Factor
-    an event in the front month gives the 30-60 pair (None: no event)."""
+    an event in the front month gives the 30-60 pair (None: no event). `term_slope` and `iv_level`
+    (a factor on the whole term structure) are the day's: they wander and mean-revert across days."""
 
     symbol: str
     price: float
@@ -70,6 +71,7 @@ class TickerProfile:
     skew: float
     ff_bump: float | None
     jumps_per_session: float
+    iv_level: float = 1.0
 
 
 def _generated_symbols(rng: np.random.Generator, count: int, taken: set[str]) -> list[str]:

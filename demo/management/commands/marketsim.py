@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from marketsim.faults import Faults
 from marketsim.server import MarketSimServer
-from marketsim.session import NEW_YORK, is_session, latest_session
+from marketsim.session import NEW_YORK, is_session, latest_session, sessions_from
 
 
 def _session_date(raw: str) -> date:
@@ -49,6 +49,10 @@ def _start_time(raw: str) -> time:
         raise CommandError(f"--start must be a New York time like 09:45, not {raw!r}") from None
 
 
+def _through(info: dict[str, Any]) -> str:
+    return f" through {info['last_session']}" if info["last_session"] else ""
+
+
 class Command(BaseCommand):
     help = (
         "Run a simulated Polygon market on one port: the vendor's REST endpoints (chain snapshots, grouped "
@@ -72,6 +76,12 @@ class Command(BaseCommand):
             help="sim seconds per wall second (default 60; 390 plays a 6.5-hour session in a minute; 0 freezes the clock)",
         )
         parser.add_argument("--date", help="session date YYYY-MM-DD (default: the latest NYSE session up to today)")
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=1,
+            help="trading days to play: at each close the clock jumps to the next session's open (default 1)",
+        )
         parser.add_argument(
             "--start", default=None, help="New York time the clock starts at (default 5 minutes after the open)"
         )
@@ -133,6 +143,14 @@ class Command(BaseCommand):
         if options["speed"] < 0:
             raise CommandError("--speed must be >= 0")
         day = _session_date(options["date"]) if options["date"] else None
+        if options["days"] < 1:
+            raise CommandError("--days must be at least 1")
+        last_session = None
+        if options["days"] > 1:
+            try:
+                last_session = sessions_from(day or latest_session(datetime.now(NEW_YORK).date()), options["days"])[-1]
+            except ValueError as exc:
+                raise CommandError(f"--days {options['days']}: {exc}") from None
         start_at = None
         if options["start"]:
             start = _start_time(options["start"])
@@ -148,6 +166,7 @@ class Command(BaseCommand):
                 port=options["port"],
                 faults=faults,
                 start_at=start_at,
+                last_session=last_session,
             )
             sim.start()
         except OSError as exc:
@@ -159,10 +178,10 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         info = sim.clock_info()
         self.stdout.write(
-            f"Simulated Polygon: session {info['session_date']}, clock {info['now']} at {info['speed']:g}x, seed {sim.seed}\n"
+            f"Simulated Polygon: session {info['session_date']}{_through(info)}, clock {info['now']} at {info['speed']:g}x, seed {sim.seed}\n"
             f"REST      {sim.rest_url}\n"
             f"WebSocket {sim.ws_url}\n"
-            f"Control   {sim.rest_url}/_sim/stats  (/_sim/faults, /_sim/move, /_sim/add_ticker, /_sim/clock)\n"
+            f"Control   {sim.rest_url}/_sim/stats  (/_sim/faults, /_sim/move, /_sim/add_ticker, /_sim/clock, /_sim/advance)\n"
             "Use it with:\n"
             f"  POLYGON_REST_URL={sim.rest_url}\n"
             f"  POLYGON_WS_URL={sim.ws_url}\n"

@@ -1,0 +1,58 @@
+"""The operator's view of the paper trades: a read-only record, filterable like the track record."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from scanner.admin import ReadOnlyRecordAdmin, new_york_time, rounded
+from trades.models import Mark, PaperTrade
+
+
+class MarkInline(admin.TabularInline):
+    model = Mark
+    fields = ("at", "mid", "natural", "fill", "unquoted", "flags")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(PaperTrade)
+class PaperTradeAdmin(ReadOnlyRecordAdmin):
+    list_display = (
+        "ticker",
+        "structure",
+        "pair",
+        "front_expiry",
+        "back_expiry",
+        "strikes",
+        "reference_ff",
+        "opened",
+        "status",
+        "exit_reason",
+        "pnl_mid",
+        "pnl_fill",
+        "return_fill_pct",
+    )
+    list_filter = ("status", "exit_reason", "structure", "pair", "earnings_in_window")
+    search_fields = ("ticker",)
+    date_hierarchy = "opened_at"
+    inlines = (MarkInline,)
+
+    @admin.display(description="strikes")
+    def strikes(self, trade: PaperTrade) -> str:
+        return f"{trade.strike:g}" + (f" / {trade.put_strike:g}" if trade.put_strike is not None else "")
+
+    @admin.display(description="FF", ordering="ff")
+    def reference_ff(self, trade: PaperTrade) -> str | None:
+        return rounded(trade.ff, 3)
+
+    @admin.display(description="opened (New York)", ordering="opened_at")
+    def opened(self, trade: PaperTrade) -> str | None:
+        return new_york_time(trade.opened_at)
+
+    @admin.display(description="return (fill)", ordering="return_fill")
+    def return_fill_pct(self, trade: PaperTrade) -> str | None:
+        return None if trade.return_fill is None else f"{trade.return_fill * 100:+.1f}%"

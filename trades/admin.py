@@ -9,14 +9,32 @@ from trades.models import Mark, PaperTrade
 
 
 class MarkInline(admin.TabularInline):
+    """Closing credits a share, to the tenth of a cent."""
+
     model = Mark
-    fields = ("at", "mid", "natural", "fill", "unquoted", "flags")
+    fields = ("marked", "credit_mid", "credit_natural", "credit_fill", "unquoted", "flags")
     readonly_fields = fields
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="at (New York)")
+    def marked(self, mark: Mark) -> str | None:
+        return new_york_time(mark.at)
+
+    @admin.display(description="mid")
+    def credit_mid(self, mark: Mark) -> str | None:
+        return rounded(mark.mid, 3)
+
+    @admin.display(description="natural")
+    def credit_natural(self, mark: Mark) -> str | None:
+        return rounded(mark.natural, 3)
+
+    @admin.display(description="realistic fill")
+    def credit_fill(self, mark: Mark) -> str | None:
+        return rounded(mark.fill, 3)
 
 
 @admin.register(PaperTrade)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import connection
 
+from scanner.models import Signal
 from tests.trades.builders import ENTRY, qualifying, store
 from trades.models import PaperTrade
 
@@ -135,3 +136,19 @@ def test_two_scans_racing_on_postgresql_open_one_trade(postgres):
     assert not errors
     assert not any(t.is_alive() for t in threads)
     assert PaperTrade.objects.count() == 1
+
+
+def test_a_failure_of_the_track_record_does_not_fail_the_scan_or_its_alerts(postgres, caplog, monkeypatch):
+    # given a bug in opening trades
+    from trades import service
+
+    def broken(signals):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(service, "open_trades", broken)
+    # when a scan stores its signals
+    scan, rows = store(qualifying())
+    # then the scan's rows stand, no trade was opened, and the failure is logged
+    assert Signal.objects.filter(scan=scan).count() == 1
+    assert not PaperTrade.objects.exists()
+    assert f"paper trades of scan {scan.pk} (AAPL) not recorded" in caplog.text

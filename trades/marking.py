@@ -17,6 +17,8 @@ from trades import exits, fills
 from trades.models import Mark, PaperTrade
 from trades.opening import QUOTE_KEYS
 
+LAST_MARK_FIELDS = ["last_mark_at", "last_mark_legs", "last_mark_mid", "last_mark_fill", "last_mark_complete"]
+
 
 def contract(leg: Mapping) -> tuple[str, str, float]:
     return leg["contract_type"], leg["expiry"], float(leg["strike"])
@@ -39,7 +41,7 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
     quotes = scan_quotes(signals)
     at = signals[0].as_of
     quoted_at = at.isoformat()
-    marks = []
+    marks, marked = [], []
     trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
     # Locked in key order: two scans marking the same trades cannot deadlock, nor overwrite each other.
     for trade in trades.select_for_update().order_by("pk"):
@@ -78,15 +80,9 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
         if trade.last_mark_complete and exits.take_profit_reached(trade, credit):
             exits.close(trade, PaperTrade.ExitReason.TAKE_PROFIT, at)
         else:
-            trade.save(
-                update_fields=[
-                    "last_mark_at",
-                    "last_mark_legs",
-                    "last_mark_mid",
-                    "last_mark_fill",
-                    "last_mark_complete",
-                ]
-            )
+            marked.append(trade)
+    # One UPDATE and one INSERT however many trades the scan marks.
+    PaperTrade.objects.bulk_update(marked, LAST_MARK_FIELDS)
     Mark.objects.bulk_create(marks)
     return marks
 

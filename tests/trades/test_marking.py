@@ -79,3 +79,22 @@ def test_stale_quotes_mark_the_trade_but_not_as_a_complete_mark(postgres):
     store(stale)
     assert Mark.objects.get().flags == ["stale_quotes"]
     assert not PaperTrade.objects.get().last_mark_complete
+
+
+@pytest.mark.parametrize("open_trades", [2, 12])
+def test_a_scan_takes_the_same_number_of_queries_however_many_trades_it_marks(postgres, open_trades):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from testing.factories import saved_signals
+    from trades.service import trade_signals
+
+    signals = [qualifying(pair=f"{30 + i}-{60 + i}") for i in range(open_trades)]
+    store(*signals)
+    rows = saved_signals(*(later(s, MONDAY, QUOTES) for s in signals))
+    with CaptureQueriesContext(connection) as queries:
+        trade_signals(rows[0].scan, rows)
+    assert Mark.objects.count() == open_trades
+    # lock the open trades, update them, insert the marks, look for due trades, insert new trades
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    assert len(statements) == 5, statements

@@ -59,10 +59,6 @@ class PaperTradeAdmin(ReadOnlyRecordAdmin):
     date_hierarchy = "opened_at"
     inlines = (MarkInline,)
 
-    @admin.display(description="strikes")
-    def strikes(self, trade: PaperTrade) -> str:
-        return f"{trade.strike:g}" + (f" / {trade.put_strike:g}" if trade.put_strike is not None else "")
-
     @admin.display(description="FF", ordering="ff")
     def reference_ff(self, trade: PaperTrade) -> str | None:
         return rounded(trade.ff, 3)

@@ -9,6 +9,11 @@ from __future__ import annotations
 from django.db import models
 
 
+def strikes_key(strike: float, put_strike: float | None) -> str:
+    """The strikes in the trade's unique key: not null, so the key holds on every database."""
+    return f"{strike:g}" if put_strike is None else f"{strike:g}/{put_strike:g}"
+
+
 class PaperTrade(models.Model):
     class Status(models.TextChoices):
         OPEN = "open"
@@ -28,6 +33,7 @@ class PaperTrade(models.Model):
     back_expiry = models.DateField()
     strike = models.FloatField(help_text="The call strike.")
     put_strike = models.FloatField(null=True, blank=True, help_text="Double calendars only.")
+    strikes = models.CharField(max_length=32, help_text='The key\'s strikes: "100" or, for a double, "105/95".')
     legs = models.JSONField(
         help_text="The contracts and their quotes at entry: leg, contract_type, expiry, strike, bid, ask, mid."
     )
@@ -75,16 +81,14 @@ class PaperTrade(models.Model):
         constraints = [
             # Two scans racing (or one stored twice) cannot open the same trade twice.
             models.UniqueConstraint(
-                fields=["ticker", "pair", "structure", "front_expiry", "back_expiry", "strike", "put_strike"],
+                fields=["ticker", "pair", "structure", "front_expiry", "back_expiry", "strikes"],
                 name="one_paper_trade_per_spread",
-                nulls_distinct=False,
             )
         ]
         indexes = [models.Index(fields=["ticker"], name="open_trades_by_ticker", condition=models.Q(status="open"))]
 
     def __str__(self) -> str:
-        strikes = f"{self.strike:g}" + (f"/{self.put_strike:g}" if self.put_strike is not None else "")
-        return f"{self.ticker} {self.structure} {self.front_expiry}/{self.back_expiry} {strikes}"
+        return f"{self.ticker} {self.structure} {self.front_expiry}/{self.back_expiry} {self.strikes}"
 
 
 class Mark(models.Model):

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from scanner.models import Signal
 from trades import exits, fills, rules
-from trades.models import PaperTrade
+from trades.models import PaperTrade, strikes_key
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ def paper_trade(signal: Signal) -> PaperTrade | None:
         back_expiry=signal.back_expiry,
         strike=data["strike"],
         put_strike=data.get("put_strike"),
+        strikes=strikes_key(data["strike"], data.get("put_strike")),
         legs=legs,
         signal=signal,
         opened_at=signal.as_of,

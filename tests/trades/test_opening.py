@@ -57,7 +57,7 @@ def test_a_double_calendar_pays_commission_on_four_legs_and_keeps_both_strikes(p
     assert trade.entry_mid == pytest.approx(mid)
     assert trade.entry_fill == pytest.approx(mid + 0.5 * (natural - mid))
     assert trade.entry_commission == pytest.approx(4.00)
-    assert (trade.strike, trade.put_strike) == (100.0, 95.0)
+    assert (trade.strike, trade.put_strike, trade.strikes) == (100.0, 95.0, "100/95")
     assert trade.fill_share == 0.5 and trade.commission_per_contract == 1.00
 
 

@@ -11,6 +11,7 @@ the last mark anyway, as ``no_quote``, flagged: the record keeps it rather than 
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, datetime, timedelta
 
@@ -27,8 +28,13 @@ logger = logging.getLogger(__name__)
 
 def rule_exit_at(front_expiry: date) -> datetime:
     """The default exit: some minutes before the close of the last session before the front expiry."""
-    _, close = session_bounds(session_before(front_expiry))
-    return close - timedelta(minutes=settings.TRADES_EXIT_MINUTES_BEFORE_CLOSE)
+    return close_before(front_expiry) - timedelta(minutes=settings.TRADES_EXIT_MINUTES_BEFORE_CLOSE)
+
+
+@functools.lru_cache(maxsize=1024)
+def close_before(front_expiry: date) -> datetime:
+    """The close of the last NYSE session before ``front_expiry`` (cached: a scan asks it per signal)."""
+    return session_bounds(session_before(front_expiry))[1]
 
 
 def exit_due_at(front_expiry: date, opened_at: datetime) -> datetime:

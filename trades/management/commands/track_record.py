@@ -66,7 +66,7 @@ class Command(BaseCommand):
         ]
         widths = [max(len(c[i]) for c in cells) for i in range(len(HEADER))]
         for i, line in enumerate(cells):
-            if i and line[0] != cells[i - 1][0]:
+            if i > 1 and line[0] != cells[i - 1][0]:
                 self.stdout.write("")  # a blank line between groupings
             text = "  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(line, widths)))
             self.stdout.write(text.rstrip())

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "scanner",
     "discovery",
     "alerts",
+    "trades",
     "demo",
     "web",  # before allauth: its templates override allauth's layout
     "allauth",
@@ -235,6 +236,17 @@ SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 20, int))
 # this long is dead, whatever its lock says.
 SCAN_STALE_SECONDS = int(env_number("SCAN_STALE_SECONDS", 100, int))
 FOLLOW_LINK_MAX_AGE_DAYS = int(env_number("FOLLOW_LINK_MAX_AGE_DAYS", 14, int))  # lifetime of "follow" links
+
+# --- Track record (trades/): paper trades of the reference rule (README "Track record") ----------
+TRADES_MIN_FF = env_number("TRADES_MIN_FF", 0.20)  # on the ex-earnings FF when earnings fall in the window
+TRADES_FILL_SHARE = env_number("TRADES_FILL_SHARE", 0.25)  # realistic fill: this share of the way mid -> natural
+TRADES_COMMISSION_PER_CONTRACT = env_number("TRADES_COMMISSION_PER_CONTRACT", 0.65)  # $ per contract per leg
+TRADES_EXIT_MINUTES_BEFORE_CLOSE = env_number(
+    "TRADES_EXIT_MINUTES_BEFORE_CLOSE", 15
+)  # of the last session before the front expiry
+# Optional exits, off when empty: take profit at this % of the debit (realistic fill), hold at most N days.
+TRADES_TAKE_PROFIT_PCT = env_number("TRADES_TAKE_PROFIT_PCT", 0) or None
+TRADES_MAX_HOLD_DAYS = env_number("TRADES_MAX_HOLD_DAYS", 0) or None
 
 # --- The trader's site (web/): accounts, static files, Content-Security-Policy, cache -----------
 AUTHENTICATION_BACKENDS = [

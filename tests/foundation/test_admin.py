@@ -5,7 +5,13 @@ from django.urls import reverse
 from accounts.models import Subscription, User
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
-READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert", "alerts.Message"}  # records of what happened
+READ_ONLY = {
+    "scanner.Scan",
+    "scanner.Signal",
+    "alerts.Alert",
+    "alerts.Message",
+    "trades.PaperTrade",
+}  # records of what happened
 
 
 @pytest.fixture

@@ -13,12 +13,13 @@ from discovery.models import UniverseExclusion
 from scanner.models import EarningsEvent, Ticker
 from testing.admin_forms import rendered_form
 from testing.factories import delivered, saved_signals, signal_dict, universe, user
+from trades.opening import open_trades
 
 pytestmark = pytest.mark.django_db
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 IDS = [m._meta.label for m in REGISTERED]
-READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert", "alerts.Message"}
+READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert", "alerts.Message", "trades.PaperTrade"}
 PASSWORD = "a-strong-password-123"
 
 
@@ -28,6 +29,7 @@ def records(db) -> dict:
     trader = user("trader@x.test", follows=("AAPL",))
     (signal,) = saved_signals(signal_dict())
     delivered(trader, signal, Message.Status.FAILED, ff_bucket=6)
+    open_trades([signal])
     Ticker.objects.create(symbol="AAPL")
     EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 4, 30))
     snapshot = universe(date(2025, 3, 4), "AAPL")

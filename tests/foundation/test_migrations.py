@@ -21,8 +21,10 @@ from forwardfactor.schedules import EARNINGS_SCHEDULE
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 OLD_SCANNER = ("scanner", "0007_alert_created_at_default")
-# Migrating to these unapplies scanner 0008 and the alerts and discovery apps' migrations.
-OLD_TARGETS = [OLD_SCANNER, ("alerts", None), ("discovery", None)]
+# Migrating to these unapplies scanner 0008 and the alerts and discovery apps' migrations (and the
+# apps added after the split, which depend on the scanner's later migrations).
+LATER_APPS = ("trades",)
+OLD_TARGETS = [OLD_SCANNER, ("alerts", None), ("discovery", None), *((app, None) for app in LATER_APPS)]
 
 MOVED = {"alerts": ("alert",), "discovery": ("universesnapshot", "universemember", "universeexclusion")}
 MOVED_MODELS = [model for models in MOVED.values() for model in models]
@@ -75,12 +77,15 @@ SCHEDULE_MIGRATIONS = (
 LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {
     "scans: re-queue abandoned scans every 20 seconds",
     "alerts: release messages of dead send tasks every 20 seconds",
+    "trades: close paper trades that are due",
 }
+# Crontabs (minute, hour) that only those later entries use.
+LATER_CRONTABS = {("*/5", "9-16")}
 
 
 def old_nodes(loader) -> list[tuple[str, str]]:
     """The leaf migrations of the old head: today's leaves without scanner 0008, alerts and discovery."""
-    nodes = [node for node in loader.graph.leaf_nodes() if node[0] not in ("scanner", *MOVED)]
+    nodes = [node for node in loader.graph.leaf_nodes() if node[0] not in ("scanner", *MOVED, *LATER_APPS)]
     return [*nodes, OLD_SCANNER]
 
 
@@ -120,7 +125,7 @@ def migrations(postgres, transactional_db):
 
 def added_after_the_old_head(record: dict) -> bool:
     """Beat entries (and the sweeper's 20-second interval) that migrations after the split install."""
-    if record.get("name") in LATER_SCHEDULES:
+    if record.get("name") in LATER_SCHEDULES or (record.get("minute"), record.get("hour")) in LATER_CRONTABS:
         return True
     return record.get("every") == 20 and record.get("period") == "seconds"
 

@@ -1,0 +1,91 @@
+"""Marking open paper trades from a scan: the quotes of the legs the scan's signals carry.
+
+A scan's Signal rows hold the legs (bid, ask, mid) of every pair and structure it evaluated. Any open
+trade of the ticker whose contracts (type, expiry, strike) appear among them is marked: the closing
+credit at the mid, at the natural and at the realistic fill. A leg the scan did not quote keeps its
+last quote, and the mark says so (``unquoted``, flag ``leg_unquoted``); a mark quoting none of the
+trade's legs is not taken. A mark from stale quotes is flagged ``stale_quotes``. Only a complete mark
+(every leg quoted, fresh) can trigger the take-profit or count as quoted at the exit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from scanner.models import Scan, Signal
+from trades import exits, fills
+from trades.models import Mark, PaperTrade
+from trades.opening import QUOTE_KEYS
+
+LAST_MARK_FIELDS = ["last_mark_at", "last_mark_legs", "last_mark_mid", "last_mark_fill", "last_mark_complete"]
+
+
+def contract(leg: Mapping) -> tuple[str, str, float]:
+    return leg["contract_type"], leg["expiry"], float(leg["strike"])
+
+
+def scan_quotes(signals: Sequence[Signal]) -> dict[tuple[str, str, float], dict]:
+    """Every contract the scan's signals quote, with its quote and whether the signal called it stale."""
+    quotes = {}
+    for signal in signals:
+        stale = "stale_quotes" in signal.data["flags"]
+        for leg in signal.data["legs"]:
+            quotes[contract(leg)] = {"bid": leg["bid"], "ask": leg["ask"], "mid": leg["mid"], "stale": stale}
+    return quotes
+
+
+def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
+    """Mark the ticker's open trades from this scan's quotes; take profit where the rule says so."""
+    if not signals:
+        return []
+    quotes = scan_quotes(signals)
+    at = signals[0].as_of
+    quoted_at = at.isoformat()
+    marks, marked = [], []
+    trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
+    # Locked in key order: two scans marking the same trades cannot deadlock, nor overwrite each other.
+    for trade in trades.select_for_update().order_by("pk"):
+        if trade.last_mark_at is not None and trade.last_mark_at >= at:
+            continue  # an older chain (a late retry) never replaces a newer mark
+        previous = {leg["leg"]: leg for leg in (trade.last_mark_legs or trade.legs)}
+        legs, unquoted, stale = [], [], False
+        for leg in trade.legs:
+            quote = quotes.get(contract(leg))
+            if quote is None:
+                unquoted.append(leg["leg"])
+                legs.append(previous[leg["leg"]])
+                continue
+            stale = stale or quote["stale"]
+            legs.append({**{k: leg[k] for k in QUOTE_KEYS[:4]}, **_prices(quote), "quoted_at": quoted_at})
+        if len(unquoted) == len(legs):
+            continue
+        credit = fills.closing_credit(legs, trade.fill_share)
+        flags = (["leg_unquoted"] if unquoted else []) + (["stale_quotes"] if stale else [])
+        marks.append(
+            Mark(
+                trade=trade,
+                scan=scan,
+                at=at,
+                legs=legs,
+                mid=credit.mid,
+                natural=credit.natural,
+                fill=credit.fill,
+                unquoted=unquoted,
+                flags=flags,
+            )
+        )
+        trade.last_mark_at, trade.last_mark_legs = at, legs
+        trade.last_mark_mid, trade.last_mark_fill = credit.mid, credit.fill
+        trade.last_mark_complete = not flags
+        if trade.last_mark_complete and exits.take_profit_reached(trade, credit):
+            exits.close(trade, PaperTrade.ExitReason.TAKE_PROFIT, at)
+        else:
+            marked.append(trade)
+    # One UPDATE and one INSERT however many trades the scan marks.
+    PaperTrade.objects.bulk_update(marked, LAST_MARK_FIELDS)
+    Mark.objects.bulk_create(marks)
+    return marks
+
+
+def _prices(quote: Mapping) -> dict:
+    return {"bid": quote["bid"], "ask": quote["ask"], "mid": quote["mid"]}

@@ -70,6 +70,10 @@ class TickerPage:
         return OUTCOME_WHY.get(self.latest.outcome, self.latest.outcome)
 
     @property
+    def latest_outcome(self) -> str:
+        return self.latest.outcome.replace("_", " ") if self.latest else ""
+
+    @property
     def latest_details(self) -> list[str]:
         if self.latest is None:
             return []

@@ -70,7 +70,10 @@
     var columns = align(xs, [all, probes].concat(forwards));
     var series = [
       { label: "Days to expiry" },
-      { label: "ATM IV", stroke: "#1d2733", width: 2, spanGaps: true, value: percent, points: { size: 6 } },
+      {
+        label: "ATM IV", stroke: "#1d2733", width: 2, spanGaps: true, value: percent,
+        points: { show: true, size: 7, fill: "#1d2733" }
+      },
       {
         label: "probe (rougher)", stroke: "#1d2733", paths: function () { return null; }, value: percent,
         points: { show: true, size: 8, fill: "#ffffff", stroke: "#1d2733" }

@@ -6,18 +6,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import AlertSettings, Subscription
+from accounts.validators import normalize_ticker, validate_ticker
 from alerts.models import Alert
 from web import board
 from web.following import follow_symbols
 from web.forms import AlertSettingsForm, FollowForm
 from web.preview import PREVIEW_DELAY, strongest_signals
+from web.ticker_page import ticker_page
 
 ALERTS_PER_PAGE = 50
 
@@ -51,7 +56,47 @@ def unfollow(request: HttpRequest, pk: int) -> HttpResponse:
     subscription = get_object_or_404(Subscription, pk=pk, user=request.user)
     subscription.delete()
     messages.success(request, f"No longer following {subscription.ticker}.")
+    # The ticker page's button comes back to the ticker page; anything else to the list.
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
     return redirect("web:tickers")
+
+
+def _symbol_or_404(raw: str) -> str:
+    """The symbol as the site spells it (upper case); a malformed one is a page that does not exist."""
+    symbol = normalize_ticker(raw)
+    try:
+        validate_ticker(symbol)
+    except ValidationError:
+        raise Http404("Not a ticker symbol.") from None
+    return symbol
+
+
+@login_required
+def ticker(request: HttpRequest, symbol: str) -> HttpResponse:
+    normalized = _symbol_or_404(symbol)
+    if normalized != symbol:
+        return redirect("web:ticker", symbol=normalized, permanent=True)
+    page = ticker_page(normalized, request.user, timezone.now())
+    if page is None:
+        raise Http404(f"No ticker {normalized} is known here.")
+    return render(request, "web/ticker.html", {"page": page})
+
+
+@login_required
+@require_POST
+def follow_ticker(request: HttpRequest, symbol: str) -> HttpResponse:
+    """The ticker page's Follow button: the same checks as a pasted list, back to the page."""
+    symbol = _symbol_or_404(symbol)
+    outcome = follow_symbols(request.user, [symbol])
+    for refusal in outcome.refused:
+        messages.error(request, f"{refusal.symbol} was not followed: {refusal.reason}.")
+    if outcome.followed:
+        messages.success(request, f"Now following {symbol}.")
+    if outcome.already:
+        messages.info(request, f"Already following {symbol}.")
+    return redirect(reverse("web:ticker", args=[symbol]))
 
 
 @login_required

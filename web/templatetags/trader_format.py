@@ -6,12 +6,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from django import template
+from django.urls import reverse
 
 register = template.Library()
 
 NEW_YORK = ZoneInfo("America/New_York")
 STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "Double calendar"}
-# The ticker pages (DESIGN.md §9) are served by the site's next part: linked by path here.
 SIGNALS_PATH = "/signals/"
 
 
@@ -28,7 +28,7 @@ def structure_label(value: str) -> str:
 
 @register.filter
 def ticker_path(symbol: str) -> str:
-    return f"/tickers/{symbol}/"
+    return reverse("web:ticker", args=[symbol])
 
 
 @register.simple_tag

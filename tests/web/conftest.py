@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+from django.db import connections
+
+from tests.conftest import need_service
 
 PASSWORD = "Calendar-spread-42"
 
@@ -40,3 +46,53 @@ def trader(db):
 def trader_client(client, trader):
     client.force_login(trader)
     return client
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Running as root in a container: no sandbox; no GPU, no background traffic, no first-run chores.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser_page(live_server):
+    """A page of Debian's chromium (no browser is ever downloaded), with CSP violations collected.
+
+    It needs the live server so that it closes first: the browser's kept-alive connections end before
+    the server stops, and with them the server threads' database connections.
+
+    Started and stopped within the test rather than by pytest-playwright's session-wide fixtures: a
+    running Playwright keeps an event loop in the main thread, and Django refuses database calls from
+    a thread with a running loop, so the loop must be gone before the next test touches the database.
+    """
+    if not CHROMIUM.exists():
+        need_service(f"{CHROMIUM} is missing: apt-get install chromium (make test does it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    violations: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on(
+            "console",
+            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
+        page.set_default_timeout(15_000)
+        # The test's own database calls run while Playwright's loop is alive in this thread. Django then
+        # keeps their connection apart from the thread's (asgiref's Local is per context under a running
+        # loop), so it is closed here, before the loop stops, or it would outlive the test database.
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+        try:
+            yield page
+        finally:
+            connections.close_all()
+            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+            browser.close()
+    assert violations == [], violations

@@ -7,7 +7,6 @@ import pytest
 
 from testing.factories import saved_signals, signal_dict, user
 from tests.web.conftest import PASSWORD
-from tests.web.test_browser import browser_page  # noqa: F401  (the fixture: chromium, CSP violations collected)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

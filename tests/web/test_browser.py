@@ -1,80 +1,42 @@
 """The newcomer's path in a real browser (Debian's chromium driven by Playwright) against a live server:
 sign up, open the verification link from the email, sign in, follow two tickers (one refused with its
-reason), change the threshold, sign out; and no page breaks its Content-Security-Policy."""
+reason), change the threshold, see the followed ticker first on the board, open its page with both charts
+drawn, sign out; and no page breaks its Content-Security-Policy. The board's picture in the README is
+taken here."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 from django.core import mail
-from django.db import connections
 from django.utils import timezone
 
-from tests.conftest import need_service
+from testing.factories import saved_signals, signal_dict
 from tests.web.conftest import PASSWORD
+from tests.web.history import LAST, store_scans
 
-CHROMIUM = Path("/usr/bin/chromium")
-# Running as root in a container: no sandbox; no GPU, no background traffic, no first-run chores.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CONFIRM_LINK = re.compile(r"https?://[^\s]+/accounts/confirm-email/[^\s/]+/")
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-
-@pytest.fixture
-def browser_page(live_server):
-    """A page of Debian's chromium (no browser is ever downloaded), with CSP violations collected.
-
-    It needs the live server so that it closes first: the browser's kept-alive connections end before
-    the server stops, and with them the server threads' database connections.
-
-    Started and stopped within the test rather than by pytest-playwright's session-wide fixtures: a
-    running Playwright keeps an event loop in the main thread, and Django refuses database calls from
-    a thread with a running loop, so the loop must be gone before the next test touches the database.
-    """
-    if not CHROMIUM.exists():
-        need_service(f"{CHROMIUM} is missing: apt-get install chromium (make test does it when run as root)")
-    from playwright.sync_api import sync_playwright
-
-    violations: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.on(
-            "console",
-            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
-        )
-        page.set_default_timeout(15_000)
-        # The test's own database calls run while Playwright's loop is alive in this thread. Django then
-        # keeps their connection apart from the thread's (asgiref's Local is per context under a running
-        # loop), so it is closed here, before the loop stops, or it would outlive the test database.
-        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-        try:
-            yield page
-        finally:
-            connections.close_all()
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-            browser.close()
-    assert violations == [], violations
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def test_sign_up_verify_sign_in_follow_change_threshold_sign_out(live_server, browser_page):
+def test_sign_up_verify_sign_in_follow_change_threshold_see_the_board_and_a_ticker_page_sign_out(
+    live_server, browser_page
+):
     from accounts.models import AlertSettings, Subscription, User
     from scanner.models import OptionableUnderlying
 
     page = browser_page
+    page.set_viewport_size({"width": 1200, "height": 900})
     OptionableUnderlying.objects.create(symbol="AAPL", refreshed_at=timezone.now())
+    # scans have run: AAPL's history, and stronger signals of two tickers the newcomer will not follow
+    store_scans("AAPL")
+    for ticker, ff in (("MSFT", 0.62), ("NVDA", 0.48)):
+        saved_signals(*(signal_dict(ticker, pair=pair, ff=ff, as_of=LAST) for pair in ("30-60", "30-90", "60-90")))
 
     # when a newcomer signs up
     page.goto(f"{live_server.url}/")
@@ -118,6 +80,25 @@ def test_sign_up_verify_sign_in_follow_change_threshold_sign_out(live_server, br
     # then it is saved
     page.get_by_text("Settings saved.").wait_for()
     assert AlertSettings.objects.get(user=trader).ff_threshold == 0.35
+
+    # when they open the board
+    page.get_by_role("link", name="Signals").click()
+    page.wait_for_url("**/signals/")
+    # then their ticker comes first, above stronger signals of tickers they do not follow
+    first_cells = page.locator("#board tbody tr td:first-child").all_inner_texts()
+    tickers = [cell.split()[0] for cell in first_cells]
+    assert tickers[0] == "AAPL" and {"MSFT", "NVDA"} <= set(tickers)
+    assert tickers.index("MSFT") > max(i for i, ticker in enumerate(tickers) if ticker == "AAPL")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "board.png"))
+
+    # when they open its page from a row
+    page.locator("#board tbody tr").first.get_by_role("link", name="AAPL").click()
+    page.wait_for_url("**/tickers/AAPL/")
+    # then both charts are drawn with data points
+    page.wait_for_function("document.querySelectorAll('[data-chart][data-points]').length === 2")
+    for chart in ("#term-chart", "#history-chart"):
+        assert int(page.locator(chart).get_attribute("data-points")) > 0
 
     # when they sign out
     page.get_by_role("button", name="Sign out").click()

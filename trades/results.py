@@ -69,14 +69,37 @@ def row(group: str, value: str, trades: Sequence[PaperTrade]) -> Row:
 def table(trades: Iterable[PaperTrade] | None = None) -> list[Row]:
     """Every closed trade, then each grouping's rows (FF buckets in ascending order, others sorted)."""
     closed = list(PaperTrade.objects.filter(status=PaperTrade.Status.CLOSED) if trades is None else trades)
+    return [row(group, value, members) for group, value, members in grouped(closed)]
+
+
+def grouped(closed: Sequence[PaperTrade]) -> list[tuple[str, str, list[PaperTrade]]]:
+    """(group, value, its trades) in the table's order: "all" first; none when there is no trade."""
     if not closed:
         return []
-    rows = [row("all", "all", closed)]
+    out = [("all", "all", list(closed))]
     order = [BELOW] + [name for _, name in FF_BUCKETS]
     for group, key in GROUPINGS:
         groups: dict[str, list[PaperTrade]] = {}
         for trade in closed:
             groups.setdefault(key(trade), []).append(trade)
         values = sorted(groups, key=order.index) if group == "FF bucket" else sorted(groups)
-        rows.extend(row(group, value, groups[value]) for value in values)
-    return rows
+        out.extend((group, value, groups[value]) for value in values)
+    return out
+
+
+@dataclass(frozen=True)
+class MidFigures:
+    """The figures a Row gives at the realistic fill only, at the mid: the page shows both models."""
+
+    win_rate: float  # P&L at the mid, after commissions, above zero
+    median_return: float | None
+    worst_return: float | None
+
+
+def at_mid(trades: Sequence[PaperTrade]) -> MidFigures:
+    mids = [t.return_mid for t in trades if t.return_mid is not None]
+    return MidFigures(
+        win_rate=sum(1 for t in trades if t.pnl_mid > 0) / len(trades),
+        median_return=statistics.median(mids) if mids else None,
+        worst_return=min(mids) if mids else None,
+    )

@@ -14,4 +14,6 @@ urlpatterns = [
     path("me/tickers/<int:pk>/unfollow/", views.unfollow, name="unfollow"),
     path("me/settings/", views.alert_settings, name="settings"),
     path("me/alerts/", views.alerts, name="alerts"),
+    path("track-record/", views.track_record, name="track_record"),
+    path("track-record/trades.csv", views.track_record_csv, name="track_record_csv"),
 ]

@@ -23,6 +23,8 @@ from web.following import follow_symbols
 from web.forms import AlertSettingsForm, FollowForm
 from web.preview import PREVIEW_DELAY, strongest_signals
 from web.ticker_page import ticker_page
+from web.track_record import csv_lines as track_record_lines
+from web.track_record import track_record as track_record_of
 
 ALERTS_PER_PAGE = 50
 
@@ -161,4 +163,15 @@ def signals_csv(request: HttpRequest) -> StreamingHttpResponse:
         board.csv_lines(board.board_rows(request.user, form)), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = 'attachment; filename="signals.csv"'
+    return response
+
+
+def track_record(request: HttpRequest) -> HttpResponse:
+    """The paper trades' results, public: a reader judges the alerts by them before signing up."""
+    return render(request, "web/track_record.html", {"record": track_record_of(request.GET.get("page"))})
+
+
+def track_record_csv(request: HttpRequest) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(track_record_lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="paper-trades.csv"'
     return response

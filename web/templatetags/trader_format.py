@@ -13,6 +13,11 @@ register = template.Library()
 NEW_YORK = ZoneInfo("America/New_York")
 STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "Double calendar"}
 SIGNALS_PATH = "/signals/"
+TRADE_FLAGS = {
+    "no_quote": "no quote at the exit: closed at its last mark",
+    "leg_unquoted": "a leg unquoted at the last mark (its last quote kept)",
+    "stale_quotes": "stale quotes at the last mark",
+}
 
 
 @register.filter
@@ -45,3 +50,27 @@ def percent(value: float | None) -> str:
 @register.filter
 def first_line(value: str) -> str:
     return (value or "").split("\n", 1)[0]
+
+
+@register.filter
+def signed_percent(value: float | None) -> str:
+    """A return as a fraction -> '+12.3%'; a missing one is a dash."""
+    return "–" if value is None else f"{value * 100:+.1f}%"
+
+
+@register.filter
+def signed_dollars(value: float | None) -> str:
+    """P&L in dollars -> '+1,234.50' / '−12.00'; a missing one is a dash."""
+    return "–" if value is None else f"{value:+,.2f}".replace("-", "−")
+
+
+@register.filter
+def per_spread(value: float | None) -> str:
+    """A price a share -> dollars for one spread (100 shares)."""
+    return "–" if value is None else f"{value * 100:,.2f}"
+
+
+@register.filter
+def trade_flag(flag: str) -> str:
+    """A paper trade's flag as words (README "Track record (paper trades)")."""
+    return TRADE_FLAGS.get(flag, flag.replace("_", " "))

@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from testing.paper_trades import FIRST_CLOSE, closed_trade, varied_book
+from tests.trades.builders import qualifying, store
 from trades import results
 from trades.exits import close_due_trades
 from trades.models import PaperTrade
-from testing.paper_trades import FIRST_CLOSE, closed_trade, varied_book
-from tests.trades.builders import qualifying, store
 
 pytestmark = pytest.mark.django_db
 

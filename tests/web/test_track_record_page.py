@@ -104,7 +104,7 @@ def test_closed_trades_are_listed_latest_first_with_no_quote_said_plainly(client
     recent = list(response.context["record"].recent.object_list)
     assert [t.front_expiry for t in recent[:2]] == [book[4].front_expiry, book[3].front_expiry]
     html = response.content.decode()
-    assert "no quote at the exit: closed at its last mark" in html
+    assert "no quote at the exit: closed at its last mark" in html and "exit-no_quote" in html
     # times in New York: the first exit at 20:45 UTC is 15:45 EST
     assert "2026-02-02 15:45 EST" in html
 

@@ -13,6 +13,12 @@ register = template.Library()
 NEW_YORK = ZoneInfo("America/New_York")
 STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "Double calendar"}
 SIGNALS_PATH = "/signals/"
+EXIT_REASONS = {
+    "exit_rule": "exit rule",
+    "take_profit": "take-profit",
+    "max_hold": "maximum hold",
+    "no_quote": "no quote at the exit: closed at its last mark",
+}
 TRADE_FLAGS = {
     "no_quote": "no quote at the exit: closed at its last mark",
     "leg_unquoted": "a leg unquoted at the last mark (its last quote kept)",
@@ -55,7 +61,7 @@ def first_line(value: str) -> str:
 @register.filter
 def signed_percent(value: float | None) -> str:
     """A return as a fraction -> '+12.3%'; a missing one is a dash."""
-    return "–" if value is None else f"{value * 100:+.1f}%"
+    return "–" if value is None else f"{value * 100:+.1f}%".replace("-", "−")
 
 
 @register.filter
@@ -74,3 +80,9 @@ def per_spread(value: float | None) -> str:
 def trade_flag(flag: str) -> str:
     """A paper trade's flag as words (README "Track record (paper trades)")."""
     return TRADE_FLAGS.get(flag, flag.replace("_", " "))
+
+
+@register.filter
+def exit_reason(reason: str) -> str:
+    """A paper trade's exit reason, short (the model's labels spell the rule out)."""
+    return EXIT_REASONS.get(reason, reason.replace("_", " "))

@@ -1,5 +1,6 @@
 """What the public track record page shows, read from the stored paper trades only, in a fixed number of
-queries: one for the closed trades (every figure but their legs' JSON), one for the open count.
+queries: one for the closed trades' figures the aggregates and charts read, one for the trades of the
+page shown (every column but the legs' JSON), one for the open count.
 
 The aggregates are trades/results.py's, the same figures `manage.py track_record` prints, with the mid
 model's median, worst and win rate beside the realistic fill's. The recent-trades table pages through
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import groupby
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -27,6 +29,22 @@ NEW_YORK = ZoneInfo("America/New_York")
 PER_PAGE = 50
 # The page never reads the legs' quotes: the biggest columns, and nothing the page shows.
 UNREAD = ("legs", "last_mark_legs")
+
+
+class ClosedFigures(NamedTuple):
+    """The columns of a closed trade that trades/results.py and the charts read, by the same names:
+    building 2,000 model instances would cost several times the page's whole budget."""
+
+    pk: int
+    closed_at: datetime
+    ff: float
+    pair: str
+    structure: str
+    earnings_in_window: bool
+    pnl_mid: float
+    pnl_fill: float
+    return_mid: float | None
+    return_fill: float | None
 
 
 @dataclass(frozen=True)
@@ -59,17 +77,24 @@ class TrackRecord:
 
 
 def track_record(page_number: str | None) -> TrackRecord:
-    closed = list(
-        PaperTrade.objects.filter(status=PaperTrade.Status.CLOSED).defer(*UNREAD).order_by("-closed_at", "-pk")
-    )
+    closed = [
+        ClosedFigures(*values)
+        for values in PaperTrade.objects.filter(status=PaperTrade.Status.CLOSED)
+        .order_by("-closed_at", "-pk")
+        .values_list(*ClosedFigures._fields)
+    ]
     rows = [GroupRow(results.row(g, v, members), results.at_mid(members)) for g, v, members in results.grouped(closed)]
     groups = [(name, list(members)) for name, members in groupby(rows[1:], key=lambda r: r.row.group)]
+    recent = Paginator(closed, PER_PAGE).get_page(page_number)
+    if recent.object_list:
+        shown = PaperTrade.objects.defer(*UNREAD).in_bulk([c.pk for c in recent.object_list])
+        recent.object_list = [shown[c.pk] for c in recent.object_list]
     return TrackRecord(
         open_count=PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count(),
         closed_count=len(closed),
         overall=rows[0] if rows else None,
         groups=groups,
-        recent=Paginator(closed, PER_PAGE).get_page(page_number),
+        recent=recent,
         pnl_chart=pnl_chart(closed),
         bucket_chart=bucket_chart(dict(groups).get("FF bucket", [])),
         fill_share=settings.TRADES_FILL_SHARE,
@@ -77,7 +102,7 @@ def track_record(page_number: str | None) -> TrackRecord:
     )
 
 
-def pnl_chart(closed: list[PaperTrade]) -> dict:
+def pnl_chart(closed: list[ClosedFigures]) -> dict:
     """Cumulative P&L per spread by close time (Unix seconds), both models; trades closing at the same
     moment (an exit time is shared by every trade of an expiry) make one point."""
     times: list[int] = []

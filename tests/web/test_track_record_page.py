@@ -178,7 +178,7 @@ def test_the_page_and_csv_read_a_fixed_number_of_queries_whatever_the_trades(
     client, postgres, django_assert_max_num_queries, trades
 ):
     varied_book(trades)
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         assert client.get("/track-record/?page=2").status_code == 200
     with django_assert_max_num_queries(1):
         b"".join(client.get("/track-record/trades.csv").streaming_content)

@@ -86,3 +86,9 @@ def trade_flag(flag: str) -> str:
 def exit_reason(reason: str) -> str:
     """A paper trade's exit reason, short (the model's labels spell the rule out)."""
     return EXIT_REASONS.get(reason, reason.replace("_", " "))
+
+
+@register.filter
+def money(value: float | None) -> str:
+    """Dollars to the cent, '1,234.50' (floatformat's Decimal arithmetic is slow over long tables)."""
+    return "–" if value is None else f"{value:,.2f}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web import views
+from web import my_trades, views
 
 app_name = "web"
 urlpatterns = [
@@ -14,4 +14,10 @@ urlpatterns = [
     path("me/tickers/<int:pk>/unfollow/", views.unfollow, name="unfollow"),
     path("me/settings/", views.alert_settings, name="settings"),
     path("me/alerts/", views.alerts, name="alerts"),
+    path("me/trades/", my_trades.my_trades, name="my_trades"),
+    path("me/trades/<int:pk>/", my_trades.my_trade, name="my_trade"),
+    path("me/trades/<int:pk>/close/", my_trades.close_trade, name="close_trade"),
+    # The emailed one-click links (alerts.links.placed_url / ignore_url): stable paths.
+    path("trades/placed/<str:token>/", my_trades.placed_link, name="placed_link"),
+    path("trades/ignore/<str:token>/", my_trades.ignore_link, name="ignore_link"),
 ]

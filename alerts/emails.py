@@ -354,8 +354,8 @@ class MessageBuilder:
 
 def _trade_links(user_id: int, alert_id: int) -> tuple[str, str]:
     """The user's "I placed this" and "Ignore" links of one alert."""
-    claim = links.TradeClaim(user_id, alert_id)
-    return links.placed_url(links.placed_token(claim)), links.ignore_url(links.ignore_token(claim))
+    token = links.trade_token(links.TradeClaim(user_id, alert_id))
+    return links.placed_url(token), links.ignore_url(token)
 
 
 class MailMerge:

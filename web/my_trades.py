@@ -69,13 +69,13 @@ def _ignore(claim: links.TradeClaim) -> bool:
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def placed_link(request: HttpRequest, token: str) -> HttpResponse:
-    return one_click(request, token, "placed", links.read_placed_token, _place, _context, templates="web")
+    return one_click(request, token, "placed", links.read_trade_token, _place, _context, templates="web")
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def ignore_link(request: HttpRequest, token: str) -> HttpResponse:
-    return one_click(request, token, "ignore", links.read_ignore_token, _ignore, _context, templates="web")
+    return one_click(request, token, "ignore", links.read_trade_token, _ignore, _context, templates="web")
 
 
 # --- /me/trades/ ----------------------------------------------------------------------------------

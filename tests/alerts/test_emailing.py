@@ -14,8 +14,7 @@ from alerts.links import (
     FollowInvitation,
     UnsubscribeScope,
     follow_token,
-    read_ignore_token,
-    read_placed_token,
+    read_trade_token,
     unsubscribe_token,
 )
 from alerts.models import Alert, Message
@@ -86,10 +85,10 @@ def test_one_message_lists_every_passing_setup_strongest_first_with_its_links(sm
     assert Message.objects.get().status == Message.Status.SENT
     assert Alert.objects.count() == 5
     # and under each setup the user's own "I placed this" and "Ignore" links, signed for its alert
-    for kind, read in (("placed", read_placed_token), ("ignore", read_ignore_token)):
+    for kind in ("placed", "ignore"):
         found = [word for word in text.split() if word.startswith(f"https://ff.example/trades/{kind}/")]
         assert len(found) == 5 and all(url in html for url in found)
-        claims = [read(url.removeprefix(f"https://ff.example/trades/{kind}/").rstrip("/")) for url in found]
+        claims = [read_trade_token(url.removeprefix(f"https://ff.example/trades/{kind}/").rstrip("/")) for url in found]
         assert [c.alert_id for c in claims] == [a.pk for a in alerts]  # strongest first, as the setups
         assert {c.user_id for c in claims} == {alerts[0].user_id}
 
@@ -284,10 +283,10 @@ def test_quiet_hours_produce_one_digest_grouped_by_ticker(smtp_sink):
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     # and every setup its own "I placed this" and "Ignore" links, in both parts
     html = message.get_body(("html",)).get_content()
-    for kind, read in (("placed", read_placed_token), ("ignore", read_ignore_token)):
+    for kind in ("placed", "ignore"):
         found = [word for word in text.split() if word.startswith(f"https://ff.example/trades/{kind}/")]
         assert len(found) == 3 and all(url in html for url in found)
-        claimed = {read(url.rsplit("/", 2)[1]).alert_id for url in found}
+        claimed = {read_trade_token(url.rsplit("/", 2)[1]).alert_id for url in found}
         assert claimed == {a.pk for a in held}
 
 

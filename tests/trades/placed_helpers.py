@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.urls import reverse
 
-from alerts.links import TradeClaim, ignore_token, placed_token
+from alerts.links import TradeClaim, trade_token
 from alerts.models import Alert
 from market.clock import set_clock_source
 from testing.factories import AS_OF, signal_dict, user
@@ -36,8 +36,8 @@ def an_alert(email: str = "f@x.test") -> Alert:
 
 
 def placed_path(alert: Alert) -> str:
-    return reverse("web:placed_link", args=[placed_token(TradeClaim(alert.user_id, alert.pk))])
+    return reverse("web:placed_link", args=[trade_token(TradeClaim(alert.user_id, alert.pk))])
 
 
 def ignore_path(alert: Alert) -> str:
-    return reverse("web:ignore_link", args=[ignore_token(TradeClaim(alert.user_id, alert.pk))])
+    return reverse("web:ignore_link", args=[trade_token(TradeClaim(alert.user_id, alert.pk))])

@@ -8,7 +8,15 @@ import pytest
 from django.core import signing
 from django.test import Client
 
-from alerts.links import TradeClaim, ignore_url, placed_token, placed_url, read_placed_token
+from alerts.links import (
+    FollowInvitation,
+    TradeClaim,
+    follow_token,
+    ignore_url,
+    placed_url,
+    read_trade_token,
+    trade_token,
+)
 from testing.factories import AS_OF
 from tests.trades.builders import later, qualifying, store
 from tests.trades.placed_helpers import EVE, EXPIRY_OPEN, PLACED_AT, Clock, an_alert, ignore_path, placed_path
@@ -33,10 +41,10 @@ def clock() -> Clock:
 
 
 def test_the_links_live_at_stable_paths_under_the_site():
-    token = placed_token(TradeClaim(7, 42))
+    token = trade_token(TradeClaim(7, 42))
     assert placed_url(token) == f"https://ff.example/trades/placed/{token}/"
-    assert ignore_url("t") == "https://ff.example/trades/ignore/t/"
-    assert read_placed_token(token) == TradeClaim(7, 42)
+    assert ignore_url(token) == f"https://ff.example/trades/ignore/{token}/"
+    assert read_trade_token(token) == TradeClaim(7, 42)
 
 
 def test_get_only_confirms_and_post_places_once_signed_out(clock):
@@ -79,22 +87,23 @@ def test_forged_or_crossed_tokens_are_refused_with_a_clear_page(clock):
     # given a victim's alert and tokens that are not theirs to use
     alert = an_alert("victim@x.test")
     other = an_alert("other@x.test")
-    token = placed_token(TradeClaim(other.user_id, other.pk))
+    token = trade_token(TradeClaim(other.user_id, other.pk))
     _, _, rest = token.partition(":")
     forged = signing.b64_encode(f'{{"u":{alert.user_id},"a":{alert.pk}}}'.encode()).decode() + ":" + rest
-    ignore = ignore_path(alert).split("/")[-2]  # signed, but for the other action
-    for bad in (forged, "not-a-token", token[:-2] + "xx", ignore):
-        for client_call in (Client().get, Client().post):
-            response = client_call(f"/trades/placed/{bad}/")
-            assert response.status_code == 400
-            assert "This link is not valid" in response.content.decode()
+    follow = follow_token(FollowInvitation(alert.user_id, "AAPL"))  # signed, but for another purpose
+    for bad in (forged, "not-a-token", token[:-2] + "xx", follow):
+        for action in ("placed", "ignore"):
+            for client_call in (Client().get, Client().post):
+                response = client_call(f"/trades/{action}/{bad}/")
+                assert response.status_code == 400
+                assert "This link is not valid" in response.content.decode()
     assert not PlacedTrade.objects.exists()
 
 
 def test_a_token_naming_another_users_alert_places_nothing(clock):
     # signed correctly, but the alert is not the user's: the site refuses (404), never a 500
     mine, theirs = an_alert("me@x.test"), an_alert("them@x.test")
-    token = placed_token(TradeClaim(mine.user_id, theirs.pk))
+    token = trade_token(TradeClaim(mine.user_id, theirs.pk))
     assert Client().post(f"/trades/placed/{token}/").status_code == 404
     assert Client().get(f"/trades/placed/{token}/").status_code == 404
     assert not PlacedTrade.objects.exists()

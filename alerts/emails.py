@@ -3,7 +3,8 @@
 A message tells one user about one ticker of one scan: every pair and structure that passed for
 them, strongest first, each as an order ticket with its IVs, FF, costs and legs; the spot, the
 earnings date and the data time (New York); links to the ticker page, the user's settings, (discovery)
-a one-click "follow", and the unsubscribe link. Templates are rendered once per (signals, kind,
+a one-click "follow", the unsubscribe link, and under each signal the user's own one-click "I placed
+this" and "Ignore" links (signed, naming the user's alert of that signal). Templates are rendered once per (signals, kind,
 threshold) within a batch and only the recipient's own links and Message-ID are filled in per
 message, which is what makes a fan-out to thousands of users cheap. Every message carries
 ``List-Unsubscribe`` (a signed, expiring link) and ``List-Unsubscribe-Post: List-Unsubscribe=One-Click``
@@ -42,6 +43,17 @@ logger = logging.getLogger(__name__)
 # Rendered into the templates in place of each recipient's own links, then replaced per message.
 _LINK_PLACEHOLDER = "https://unsubscribe.invalid/link"
 _FOLLOW_PLACEHOLDER = "https://follow.invalid/link"
+
+
+def _placed_placeholder(index: int) -> str:
+    """The n-th signal's "I placed this" link in a shared rendering ("/1/" is no prefix of "/11/")."""
+    return f"https://placed.invalid/{index}/link"
+
+
+def _ignore_placeholder(index: int) -> str:
+    return f"https://ignore.invalid/{index}/link"
+
+
 STRUCTURE_LABELS = {"atm_call_calendar": "ATM call calendar", "double_calendar": "double calendar"}
 FLAG_LABELS = {
     "stale_quotes": "stale quotes",
@@ -209,14 +221,17 @@ class MessageBuilder:
             "unsubscribe_url": _LINK_PLACEHOLDER,
         }
 
-    def message(self, message: Message, signal_ids: Sequence[int], threshold: float, to: str) -> EmailMessage:
-        discovery = message.kind == Message.Kind.DISCOVERY
+    def message(
+        self, message: Message, signal_ids: Sequence[int], threshold: float, to: str, alert_ids: Sequence[int]
+    ) -> EmailMessage:
+        """``alert_ids``: the user's alert of each signal, in the order of ``signal_ids``."""
         key = (tuple(signal_ids), message.kind, threshold)
         variant = self._variants.get(key)
         if variant is None:
             section = self._section(message, signal_ids, threshold)
             rendered = self._render(self._message_templates, {**self._common, "t": section})
-            placeholders = {MailMerge.FOLLOW: 2} if discovery else {}
+            # Every per-recipient link appears twice: once in the text part, once in the HTML part.
+            placeholders = dict.fromkeys(self._placeholders(message, len(signal_ids)), 2)
             variant = self._variants[key] = (
                 rendered,
                 MailMerge.build(
@@ -225,16 +240,33 @@ class MessageBuilder:
             )
         rendered, merge = variant
         link = links.unsubscribe_url(links.unsubscribe_token(scope_for(message.user_id, [message])))
-        follow = self._follow_url(message) if discovery else None
+        own_links = dict(zip(self._placeholders(message, len(signal_ids)), self._own_links(message, alert_ids)))
         if merge is not None and MailMerge.fits(to):
-            return merge.personalize(to, link, message.message_id, follow)
-        return self._message(rendered, to, link, message.message_id, follow)
+            return merge.personalize(to, link, message.message_id, own_links)
+        return self._message(rendered, to, link, message.message_id, own_links)
+
+    @staticmethod
+    def _placeholders(message: Message, signals: int) -> list[str]:
+        """The shared rendering's stand-ins for one recipient's links, in the order ``_own_links`` fills them."""
+        follow = [_FOLLOW_PLACEHOLDER] if message.kind == Message.Kind.DISCOVERY else []
+        return follow + [f(i) for i in range(signals) for f in (_placed_placeholder, _ignore_placeholder)]
+
+    def _own_links(self, message: Message, alert_ids: Sequence[int]) -> list[str]:
+        follow = [self._follow_url(message)] if message.kind == Message.Kind.DISCOVERY else []
+        return follow + [url for alert_id in alert_ids for url in _trade_links(message.user_id, alert_id)]
 
     def digest(
-        self, messages: Sequence[Message], signal_ids: dict[int, list[int]], thresholds: dict[str, float], to: str
+        self,
+        messages: Sequence[Message],
+        signal_ids: dict[int, list[int]],
+        thresholds: dict[str, float],
+        to: str,
+        alert_ids: dict[int, list[int]],
     ) -> EmailMessage:
         """One email of a user's held messages, a section per ticker, strongest first."""
-        sections = [self._section(m, signal_ids[m.pk], thresholds[m.kind], with_follow=True) for m in messages]
+        sections = [
+            self._section(m, signal_ids[m.pk], thresholds[m.kind], own_alert_ids=alert_ids[m.pk]) for m in messages
+        ]
         context = {
             **self._common,
             "sections": sections,
@@ -248,10 +280,21 @@ class MessageBuilder:
         return self._message(rendered, to, link, message_id)
 
     def _section(
-        self, message: Message, signal_ids: Sequence[int], threshold: float, with_follow: bool = False
+        self, message: Message, signal_ids: Sequence[int], threshold: float, own_alert_ids: Sequence[int] | None = None
     ) -> dict:
-        """One ticker of one scan: what the message (or a digest, per ticker) shows."""
-        items = [self._signal_context(pk) for pk in signal_ids]
+        """One ticker of one scan: what the message (or a digest, per ticker) shows.
+
+        With ``own_alert_ids`` (a digest, built per user) the links are the user's own; without (a
+        message's shared rendering) they are placeholders filled in per recipient.
+        """
+        with_follow = own_alert_ids is not None
+        items = []
+        for index, pk in enumerate(signal_ids):
+            if own_alert_ids is None:
+                placed, ignore = _placed_placeholder(index), _ignore_placeholder(index)
+            else:
+                placed, ignore = _trade_links(message.user_id, own_alert_ids[index])
+            items.append({**self._signal_context(pk), "placed_url": placed, "ignore_url": ignore})
         first = self._signals[signal_ids[0]]
         upcoming = [e for e in self._earnings.get(message.ticker, ()) if e.date >= message.trading_day]
         discovery = message.kind == Message.Kind.DISCOVERY
@@ -285,17 +328,15 @@ class MessageBuilder:
         return Rendered(" ".join(subject.split()), text, body)
 
     def _message(
-        self, rendered: Rendered, to: str, link: str, message_id: str, follow: str | None = None
+        self, rendered: Rendered, to: str, link: str, message_id: str, own_links: dict[str, str] | None = None
     ) -> EmailMultiAlternatives:
+        """``own_links``: each placeholder of the rendering and the recipient's link that replaces it."""
         text, body = (
             rendered.text.replace(_LINK_PLACEHOLDER, link),
             rendered.html.replace(_LINK_PLACEHOLDER, html.escape(link)),
         )
-        if follow is not None:
-            text, body = (
-                text.replace(_FOLLOW_PLACEHOLDER, follow),
-                body.replace(_FOLLOW_PLACEHOLDER, html.escape(follow)),
-            )
+        for placeholder, url in (own_links or {}).items():
+            text, body = text.replace(placeholder, url), body.replace(placeholder, html.escape(url))
         message = EmailMultiAlternatives(
             subject=rendered.subject,
             body=text,
@@ -309,6 +350,12 @@ class MessageBuilder:
         )
         message.attach_alternative(body, "text/html")
         return message
+
+
+def _trade_links(user_id: int, alert_id: int) -> tuple[str, str]:
+    """The user's "I placed this" and "Ignore" links of one alert."""
+    token = links.trade_token(links.TradeClaim(user_id, alert_id))
+    return links.placed_url(token), links.ignore_url(token)
 
 
 class MailMerge:
@@ -346,14 +393,15 @@ class MailMerge:
         """Addresses that go into a header verbatim (no encoding, no folding characters)."""
         return address.isascii() and not any(c in address for c in '\r\n"<>,;()')
 
-    def personalize(self, to: str, link: str, message_id: str, follow: str | None = None) -> EmailMessage:
+    def personalize(self, to: str, link: str, message_id: str, own_links: dict[str, str] | None = None) -> EmailMessage:
         raw = (
             self._raw.replace(self.TO.encode(), to.encode(), 1)
             .replace(self.MESSAGE_ID.encode(), message_id.encode(), 1)
             .replace(_LINK_PLACEHOLDER.encode(), link.encode())
         )
-        if follow is not None:
-            raw = raw.replace(self.FOLLOW.encode(), follow.encode())
+        # Signed tokens are URL-safe ASCII: the same bytes in the text and (unescaped) HTML parts.
+        for placeholder, url in (own_links or {}).items():
+            raw = raw.replace(placeholder.encode(), url.encode())
         return MergedEmail(raw, self._from, to, message_id)
 
 
@@ -401,6 +449,7 @@ class Loaded:
 
     messages: list[Message]
     signal_ids: dict[int, list[int]]  # message id -> its alerts' signals, strongest first
+    alert_ids: dict[int, list[int]]  # message id -> its alerts, in the same order
     signals: dict[int, FFSignal]
     earnings: dict[str, list[EarningsEvent]]
 
@@ -428,7 +477,13 @@ def send_message_batch(message_ids: Sequence[int], token: str) -> BatchReport:
     outgoing = (
         (
             [message.pk],
-            builder.message(message, loaded.signal_ids[message.pk], _threshold(message), message.user.email),
+            builder.message(
+                message,
+                loaded.signal_ids[message.pk],
+                _threshold(message),
+                message.user.email,
+                loaded.alert_ids[message.pk],
+            ),
         )
         for message in messages
     )
@@ -456,7 +511,7 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
         user_messages.sort(key=lambda m: (-strongest[m.pk], m.pk))
         first = user_messages[0]
         thresholds = {kind: _threshold(first, kind) for kind in Message.Kind.values}
-        email = builder.digest(user_messages, loaded.signal_ids, thresholds, first.user.email)
+        email = builder.digest(user_messages, loaded.signal_ids, thresholds, first.user.email, loaded.alert_ids)
         outgoing.append(([m.pk for m in user_messages], email))
     _send(outgoing, token, report)
     return report
@@ -484,14 +539,20 @@ def _load(message_ids: Sequence[int]) -> Loaded:
         .order_by("pk")
     )
     signal_ids: dict[int, list[int]] = defaultdict(list)
-    rows = Alert.objects.filter(message_id__in=message_ids).order_by("-ff", "pk").values_list("message_id", "signal_id")
-    for message_id, signal_id in rows:
+    alert_ids: dict[int, list[int]] = defaultdict(list)
+    rows = (
+        Alert.objects.filter(message_id__in=message_ids)
+        .order_by("-ff", "pk")
+        .values_list("message_id", "signal_id", "pk")
+    )
+    for message_id, signal_id, alert_id in rows:
         signal_ids[message_id].append(signal_id)
+        alert_ids[message_id].append(alert_id)
     wanted = {pk for ids in signal_ids.values() for pk in ids}
     signals = dict(Signal.objects.filter(pk__in=wanted).values_list("pk", "data"))
     earliest = min((m.trading_day for m in messages), default=date.min)
     earnings = next_earnings({m.ticker for m in messages}, earliest)
-    return Loaded(messages, signal_ids, signals, earnings)
+    return Loaded(messages, signal_ids, alert_ids, signals, earnings)
 
 
 def _threshold(message: Message, kind: str | None = None) -> float:

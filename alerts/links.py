@@ -89,3 +89,48 @@ def read_follow_token(token: str) -> FollowInvitation:
 
 def follow_url(token: str) -> str:
     return settings.SITE_URL + reverse("alerts:follow", args=[token])
+
+
+# --- "I placed this" / "Ignore" (one pair per signal of a message) --------------------------------
+
+TRADE_SALT = "alerts.links.trade"
+
+
+@dataclass(frozen=True)
+class TradeClaim:
+    """One user's answer to one alert (a signal of a message): "I placed this" or "Ignore".
+
+    The token names the alert, not the trade: the trade is recorded by the site when the user
+    confirms, once per (user, alert) however often the link is clicked. One token serves both links
+    (the path says which): either answer is the recipient's to give, and signing once per signal
+    keeps a fan-out to thousands of users cheap.
+    """
+
+    user_id: int
+    alert_id: int
+
+
+def trade_token(claim: TradeClaim) -> str:
+    return signing.dumps({"u": claim.user_id, "a": claim.alert_id}, salt=TRADE_SALT)
+
+
+def read_trade_token(token: str) -> TradeClaim:
+    """The claim of a valid token; raises signing.BadSignature (SignatureExpired when too old)."""
+    payload = signing.loads(token, salt=TRADE_SALT, max_age=settings.PLACED_LINK_MAX_AGE_DAYS * 86400)
+    try:
+        return TradeClaim(int(payload["u"]), int(payload["a"]))
+    except (KeyError, TypeError, ValueError):
+        raise signing.BadSignature("trade token has an unexpected shape") from None
+
+
+# The site's pages acting on them (web/): fixed paths, like the ticker page's.
+def placed_url(token: str) -> str:
+    return f"{settings.SITE_URL}/trades/placed/{token}/"
+
+
+def ignore_url(token: str) -> str:
+    return f"{settings.SITE_URL}/trades/ignore/{token}/"
+
+
+def my_trades_url() -> str:
+    return f"{settings.SITE_URL}/me/trades/"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.core import signing
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -22,7 +22,7 @@ from alerts.one_click import apply_follow, apply_unsubscribe
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what would stop and a button (mail scanners follow links); POST unsubscribes."""
-    return _one_click(
+    return one_click(
         request,
         token,
         "unsubscribe",
@@ -36,7 +36,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def follow(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a confirm button (a mail scanner opening the link follows nothing); POST follows."""
-    return _one_click(
+    return one_click(
         request,
         token,
         "follow",
@@ -46,30 +46,42 @@ def follow(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
-def _one_click(
+def one_click(
     request: HttpRequest,
     token: str,
     action: str,
     read: Callable[[str], Any],
     apply: Callable[[Any], bool],
     context_of: Callable[[Any], dict],
+    templates: str = "alerts",
 ) -> HttpResponse:
     """The flow of every emailed link: a bad or expired token says so; GET asks to confirm (templates
-    ``alerts/<action>_confirm.html``), POST applies and shows ``alerts/<action>_done.html``."""
+    ``<templates>/<action>_confirm.html``), POST applies and shows ``<templates>/<action>_done.html``.
+
+    ``context_of`` raises Http404 and ``apply`` returns False when what the token names is gone.
+    The site's own one-click links ("I placed this", web/) use this flow with their templates.
+    """
     try:
         claim = read(token)
     except signing.SignatureExpired:
         return _invalid(request, action, expired=True)
     except signing.BadSignature:
         return _invalid(request, action, expired=False)
-    context = context_of(claim)
+    try:
+        context = context_of(claim)
+    except Http404:
+        return _invalid(request, action, expired=False, status=404)
     if request.method == "GET":
-        return render(request, f"alerts/{action}_confirm.html", context)
+        return render(request, f"{templates}/{action}_confirm.html", context)
     if not apply(claim):
         return _invalid(request, action, expired=False, status=404)
-    return render(request, f"alerts/{action}_done.html", context)
+    return render(request, f"{templates}/{action}_done.html", context)
+
+
+# How the invalid-link page names a link whose action is not a plain word.
+_LINK_NAMES = {"placed": "“I placed this”", "ignore": "“Ignore”"}
 
 
 def _invalid(request: HttpRequest, action: str, expired: bool, status: int | None = None) -> HttpResponse:
-    context = {"action": action, "expired": expired}
+    context = {"action": _LINK_NAMES.get(action, action), "expired": expired}
     return render(request, "alerts/link_invalid.html", context, status=status or (410 if expired else 400))

@@ -236,6 +236,8 @@ SCAN_LOCK_SECONDS = int(env_number("SCAN_LOCK_SECONDS", 20, int))
 # this long is dead, whatever its lock says.
 SCAN_STALE_SECONDS = int(env_number("SCAN_STALE_SECONDS", 100, int))
 FOLLOW_LINK_MAX_AGE_DAYS = int(env_number("FOLLOW_LINK_MAX_AGE_DAYS", 14, int))  # lifetime of "follow" links
+# Lifetime of the "I placed this" / "Ignore" links: longer than the longest pair a signal holds to its front expiry.
+PLACED_LINK_MAX_AGE_DAYS = int(env_number("PLACED_LINK_MAX_AGE_DAYS", 120, int))
 
 # --- Track record (trades/): paper trades of the reference rule (README "Track record") ----------
 TRADES_MIN_FF = env_number("TRADES_MIN_FF", 0.20)  # on the ex-earnings FF when earnings fall in the window
@@ -247,6 +249,9 @@ TRADES_EXIT_MINUTES_BEFORE_CLOSE = env_number(
 # Optional exits, off when empty: take profit at this % of the debit (realistic fill), hold at most N days.
 TRADES_TAKE_PROFIT_PCT = env_number("TRADES_TAKE_PROFIT_PCT", 0) or None
 TRADES_MAX_HOLD_DAYS = env_number("TRADES_MAX_HOLD_DAYS", 0) or None
+# Reminders of a user's placed trade (README "I placed this"): this long before the close of the last
+# session before the front expiry (15:00 New York on a full day), and at the open on expiry day.
+PLACED_REMINDER_MINUTES_BEFORE_CLOSE = env_number("PLACED_REMINDER_MINUTES_BEFORE_CLOSE", 60)
 
 # --- The trader's site (web/): accounts, static files, Content-Security-Policy, cache -----------
 AUTHENTICATION_BACKENDS = [

@@ -6,6 +6,10 @@ credit at the mid, at the natural and at the realistic fill. A leg the scan did 
 last quote, and the mark says so (``unquoted``, flag ``leg_unquoted``); a mark quoting none of the
 trade's legs is not taken. A mark from stale quotes is flagged ``stale_quotes``. Only a complete mark
 (every leg quoted, fresh) can trigger the take-profit or count as quoted at the exit.
+
+Users' placed trades ("I placed this") are marked by the same scan: one whose spread has a paper
+trade marked by this scan takes that mark (no second row); any other is marked the same way into its
+own PlacedMark rows.
 """
 
 from __future__ import annotations
@@ -14,17 +18,18 @@ from collections.abc import Mapping, Sequence
 
 from scanner.models import Scan, Signal
 from trades import exits, fills
-from trades.models import Mark, PaperTrade
+from trades.models import Mark, PaperTrade, PlacedMark, PlacedTrade
 from trades.opening import QUOTE_KEYS
 
 LAST_MARK_FIELDS = ["last_mark_at", "last_mark_legs", "last_mark_mid", "last_mark_fill", "last_mark_complete"]
+Contract = tuple[str, str, float]
 
 
-def contract(leg: Mapping) -> tuple[str, str, float]:
+def contract(leg: Mapping) -> Contract:
     return leg["contract_type"], leg["expiry"], float(leg["strike"])
 
 
-def scan_quotes(signals: Sequence[Signal]) -> dict[tuple[str, str, float], dict]:
+def scan_quotes(signals: Sequence[Signal]) -> dict[Contract, dict]:
     """Every contract the scan's signals quote, with its quote and whether the signal called it stale."""
     quotes = {}
     for signal in signals:
@@ -47,20 +52,10 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
     for trade in trades.select_for_update().order_by("pk"):
         if trade.last_mark_at is not None and trade.last_mark_at >= at:
             continue  # an older chain (a late retry) never replaces a newer mark
-        previous = {leg["leg"]: leg for leg in (trade.last_mark_legs or trade.legs)}
-        legs, unquoted, stale = [], [], False
-        for leg in trade.legs:
-            quote = quotes.get(contract(leg))
-            if quote is None:
-                unquoted.append(leg["leg"])
-                legs.append(previous[leg["leg"]])
-                continue
-            stale = stale or quote["stale"]
-            legs.append({**{k: leg[k] for k in QUOTE_KEYS[:4]}, **_prices(quote), "quoted_at": quoted_at})
+        legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes, quoted_at)
         if len(unquoted) == len(legs):
             continue
         credit = fills.closing_credit(legs, trade.fill_share)
-        flags = (["leg_unquoted"] if unquoted else []) + (["stale_quotes"] if stale else [])
         marks.append(
             Mark(
                 trade=trade,
@@ -84,7 +79,62 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
     # One UPDATE and one INSERT however many trades the scan marks.
     PaperTrade.objects.bulk_update(marked, LAST_MARK_FIELDS)
     Mark.objects.bulk_create(marks)
+    mark_placed_trades(scan, quotes, at, {mark.trade_id: mark for mark in marks})
     return marks
+
+
+def marked_legs(
+    trade_legs: Sequence[Mapping], last_legs: Sequence[Mapping], quotes: Mapping[Contract, dict], quoted_at: str
+) -> tuple[list[dict], list[str], list[str]]:
+    """A trade's legs at this scan's quotes (the last quote where unquoted), the unquoted legs, the flags."""
+    previous = {leg["leg"]: leg for leg in (last_legs or trade_legs)}
+    legs, unquoted, stale = [], [], False
+    for leg in trade_legs:
+        quote = quotes.get(contract(leg))
+        if quote is None:
+            unquoted.append(leg["leg"])
+            legs.append(previous[leg["leg"]])
+            continue
+        stale = stale or quote["stale"]
+        legs.append({**{k: leg[k] for k in QUOTE_KEYS[:4]}, **_prices(quote), "quoted_at": quoted_at})
+    flags = (["leg_unquoted"] if unquoted else []) + (["stale_quotes"] if stale else [])
+    return legs, unquoted, flags
+
+
+def mark_placed_trades(scan: Scan, quotes: Mapping[Contract, dict], at, paper_marks: Mapping[int, Mark]) -> None:
+    """Mark the ticker's open placed trades: the paper trade's fresh mark, else their own."""
+    placed = PlacedTrade.objects.filter(ticker=scan.ticker, status=PlacedTrade.Status.OPEN, quoted_at__lt=at)
+    own, updated = [], []
+    for trade in placed.select_for_update().order_by("pk"):
+        if trade.last_mark_at is not None and trade.last_mark_at >= at:
+            continue
+        shared = paper_marks.get(trade.paper_trade_id) if trade.paper_trade_id else None
+        if shared is not None:
+            legs, mid, fill, complete = shared.legs, shared.mid, shared.fill, not shared.flags
+        else:
+            legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes, at.isoformat())
+            if len(unquoted) == len(legs):
+                continue
+            credit = fills.closing_credit(legs, trade.fill_share)
+            mid, fill, complete = credit.mid, credit.fill, not flags
+            own.append(
+                PlacedMark(
+                    placed=trade,
+                    scan=scan,
+                    at=at,
+                    legs=legs,
+                    mid=credit.mid,
+                    natural=credit.natural,
+                    fill=credit.fill,
+                    unquoted=unquoted,
+                    flags=flags,
+                )
+            )
+        trade.last_mark_at, trade.last_mark_legs, trade.last_mark_mid = at, legs, mid
+        trade.last_mark_fill, trade.last_mark_complete = fill, complete
+        updated.append(trade)
+    PlacedTrade.objects.bulk_update(updated, LAST_MARK_FIELDS)
+    PlacedMark.objects.bulk_create(own)
 
 
 def _prices(quote: Mapping) -> dict:

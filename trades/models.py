@@ -6,6 +6,7 @@ Opening figures are debits (paid), closing figures and marks credits (what closi
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -111,3 +112,151 @@ class Mark(models.Model):
 
     def __str__(self) -> str:
         return f"mark of {self.trade} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class PlacedTrade(models.Model):
+    """A spread a user says they placed ("I placed this" in an alert), or an alert they ignored.
+
+    One row per (user, alert): a second click changes nothing. The entry debit is the user's own fill
+    when they give it, else the signal's suggested limit, else its realistic fill (a share). Marked at
+    every scan carrying its legs: from the paper trade of the same spread when there is one (its marks
+    are the placed trade's), else by its own marks (PlacedMark). Reminders go out while it is open.
+    """
+
+    class Status(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+        IGNORED = "ignored"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="placed_trades")
+    # An id, not a foreign key: trades does not depend on alerts (.importlinter), the site joins them.
+    alert_id = models.BigIntegerField(help_text="The alert (one signal of one message) it was placed from.")
+    signal = models.ForeignKey("scanner.Signal", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    paper_trade = models.ForeignKey(
+        PaperTrade,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="placed",
+        help_text="The paper trade of the same spread, whose marks this trade shares.",
+    )
+    ticker = models.CharField(max_length=8)
+    structure = models.CharField(max_length=24)
+    pair = models.CharField(max_length=9)
+    front_expiry = models.DateField()
+    back_expiry = models.DateField()
+    strike = models.FloatField(help_text="The call strike.")
+    put_strike = models.FloatField(null=True, blank=True, help_text="Double calendars only.")
+    strikes = models.CharField(max_length=32)
+    legs = models.JSONField(help_text="The contracts and their quotes in the alert.")
+    quoted_at = models.DateTimeField(help_text="The alert's quote time.")
+    placed_at = models.DateTimeField(help_text="When the user said so.")
+
+    suggested_limit = models.FloatField(null=True, blank=True, help_text="The alert's suggested limit, a share.")
+    realistic_fill = models.FloatField(help_text="The fill model's opening debit at the alert's quotes, a share.")
+    own_fill = models.FloatField(null=True, blank=True, help_text="The debit the user says they paid, a share.")
+    fill_share = models.FloatField()
+    commission_per_contract = models.FloatField()
+
+    last_mark_at = models.DateTimeField(null=True, blank=True)
+    last_mark_legs = models.JSONField(default=list, blank=True)
+    last_mark_mid = models.FloatField(null=True, blank=True)
+    last_mark_fill = models.FloatField(null=True, blank=True)
+    last_mark_complete = models.BooleanField(default=False)
+
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-placed_at", "-pk"]
+        constraints = [
+            # A double click (or the link clicked in two tabs) places once.
+            models.UniqueConstraint(fields=["user", "alert_id"], name="one_placed_trade_per_alert"),
+        ]
+        indexes = [models.Index(fields=["ticker"], name="open_placed_by_ticker", condition=models.Q(status="open"))]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.user} placed {self.ticker} {self.structure} {self.front_expiry}/{self.back_expiry} {self.strikes}"
+        )
+
+    @property
+    def entry_debit(self) -> float:
+        """A share: the user's fill, else the suggested limit, else the realistic fill."""
+        for value in (self.own_fill, self.suggested_limit):
+            if value is not None:
+                return value
+        return self.realistic_fill
+
+    @property
+    def entry_source(self) -> str:
+        if self.own_fill is not None:
+            return "your fill"
+        return "the suggested limit" if self.suggested_limit is not None else "the realistic fill"
+
+    @property
+    def commissions(self) -> float:
+        """Per spread, opening and closing."""
+        return 2 * round(len(self.legs) * self.commission_per_contract, 2)
+
+    @property
+    def pnl_per_spread(self) -> float | None:
+        """Closing at the last mark's realistic fill, in dollars per spread, commissions included."""
+        if self.last_mark_fill is None:
+            return None
+        return round((self.last_mark_fill - self.entry_debit) * 100 - self.commissions, 2)
+
+
+class PlacedMark(models.Model):
+    """A placed trade's own mark (when no paper trade of the same spread marks it), as Mark."""
+
+    placed = models.ForeignKey(PlacedTrade, on_delete=models.CASCADE, related_name="marks")
+    scan = models.ForeignKey("scanner.Scan", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+    legs = models.JSONField()
+    mid = models.FloatField()
+    natural = models.FloatField()
+    fill = models.FloatField()
+    unquoted = models.JSONField(default=list, blank=True)
+    flags = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["placed", "at"]
+
+    def __str__(self) -> str:
+        return f"mark of {self.placed} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class Reminder(models.Model):
+    """One exit reminder of a placed trade, sent at most once.
+
+    Moves pending -> sending -> sent by conditional UPDATEs guarded by the sending task's id (as the
+    alerts outbox), or pending -> cancelled when the user closes the trade.
+    """
+
+    class Kind(models.TextChoices):
+        EVE = "eve", "the session before the front expiry"
+        EXPIRY_OPEN = "expiry_open", "the open on the front expiry day"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENDING = "sending"
+        SENT = "sent"
+        CANCELLED = "cancelled"
+
+    placed = models.ForeignKey(PlacedTrade, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["due_at"]
+        constraints = [models.UniqueConstraint(fields=["placed", "kind"], name="one_reminder_per_kind")]
+        indexes = [models.Index(fields=["status", "due_at"], name="reminder_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} reminder of {self.placed}"

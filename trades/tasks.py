@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import smtplib
+
 from celery import shared_task
 
 from forwardfactor.task_retry import retrying
 from market.clock import market_now
-from trades import exits
+from trades import exits, reminders
 
 
 @shared_task(name="trades.close_due_trades", queue="scan", ignore_result=True, **retrying())
@@ -14,3 +16,20 @@ def close_due_trades() -> dict:
     """Close the paper trades whose exit time has come (by the data source's clock) at their last mark."""
     now = market_now()
     return {"closed": exits.close_due_trades(now), "at": now.isoformat()}
+
+
+@shared_task(
+    bind=True,
+    name="trades.send_reminders",
+    queue="notify",
+    ignore_result=True,
+    **retrying(smtplib.SMTPException, OSError),
+)
+def send_reminders(self) -> dict:
+    """Send the placed trades' exit reminders that are due (by the data source's clock), each once.
+
+    The claim is this task's id: its retries (same id) send what it claimed and did not send yet.
+    """
+    now = market_now()
+    token = self.request.id or f"eager-{now.isoformat()}"
+    return {**reminders.send_due_reminders(now, token), "at": now.isoformat()}

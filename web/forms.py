@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from decimal import Decimal
 
 from django import forms
 
@@ -114,3 +115,21 @@ class AlertSettingsForm(forms.ModelForm):
         if commit:
             user.save(update_fields=["discovery_mode"])
         return settings
+
+
+class OwnFillForm(forms.Form):
+    """The debit the user paid for a placed calendar, a share (as their broker shows it)."""
+
+    fill = forms.DecimalField(
+        label="Your fill (debit a share, $)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("10000"),
+        decimal_places=2,
+        error_messages={
+            "required": "Enter the debit you paid a share, e.g. 1.32.",
+            "invalid": "Enter a number of dollars a share, e.g. 1.32.",
+            "min_value": "A calendar is bought for a debit: enter at least $0.01 a share.",
+            "max_value": "That is more than $10,000 a share: enter the debit a share, not a spread's total.",
+            "max_decimal_places": "Enter the debit to the cent, e.g. 1.32.",
+        },
+    )

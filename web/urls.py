@@ -1,6 +1,6 @@
 from django.urls import path
 
-from web import views
+from web import my_trades, views
 
 app_name = "web"
 urlpatterns = [
@@ -16,4 +16,10 @@ urlpatterns = [
     path("me/alerts/", views.alerts, name="alerts"),
     path("track-record/", views.track_record, name="track_record"),
     path("track-record/trades.csv", views.track_record_csv, name="track_record_csv"),
+    path("me/trades/", my_trades.my_trades, name="my_trades"),
+    path("me/trades/<int:pk>/", my_trades.my_trade, name="my_trade"),
+    path("me/trades/<int:pk>/close/", my_trades.close_trade, name="close_trade"),
+    # The emailed one-click links (alerts.links.placed_url / ignore_url): stable paths.
+    path("trades/placed/<str:token>/", my_trades.placed_link, name="placed_link"),
+    path("trades/ignore/<str:token>/", my_trades.ignore_link, name="ignore_link"),
 ]

@@ -10,7 +10,13 @@ from django.urls import reverse
 
 from accounts.models import Subscription, User
 from alerts.emails import send_digest_batch, send_message_batch
-from alerts.links import FollowInvitation, UnsubscribeScope, follow_token, unsubscribe_token
+from alerts.links import (
+    FollowInvitation,
+    UnsubscribeScope,
+    follow_token,
+    read_trade_token,
+    unsubscribe_token,
+)
 from alerts.models import Alert, Message
 from alerts.ticket import new_york_time, order_ticket
 from scanner.models import EarningsEvent
@@ -78,6 +84,13 @@ def test_one_message_lists_every_passing_setup_strongest_first_with_its_links(sm
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert Message.objects.get().status == Message.Status.SENT
     assert Alert.objects.count() == 5
+    # and under each setup the user's own "I placed this" and "Ignore" links, signed for its alert
+    for kind in ("placed", "ignore"):
+        found = [word for word in text.split() if word.startswith(f"https://ff.example/trades/{kind}/")]
+        assert len(found) == 5 and all(url in html for url in found)
+        claims = [read_trade_token(url.removeprefix(f"https://ff.example/trades/{kind}/").rstrip("/")) for url in found]
+        assert [c.alert_id for c in claims] == [a.pk for a in alerts]  # strongest first, as the setups
+        assert {c.user_id for c in claims} == {alerts[0].user_id}
 
 
 def test_a_discovery_message_offers_a_one_click_follow(smtp_sink):
@@ -268,6 +281,13 @@ def test_quiet_hours_produce_one_digest_grouped_by_ticker(smtp_sink):
     assert aapl.index("1. 60-90") < aapl.index("2. 30-60")
     assert "https://ff.example/tickers/MSFT/" in text and "https://ff.example/me/settings/" in text
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # and every setup its own "I placed this" and "Ignore" links, in both parts
+    html = message.get_body(("html",)).get_content()
+    for kind in ("placed", "ignore"):
+        found = [word for word in text.split() if word.startswith(f"https://ff.example/trades/{kind}/")]
+        assert len(found) == 3 and all(url in html for url in found)
+        claimed = {read_trade_token(url.rsplit("/", 2)[1]).alert_id for url in found}
+        assert claimed == {a.pk for a in held}
 
 
 # --- unsubscribe -------------------------------------------------------------------------------
@@ -335,12 +355,13 @@ def test_a_mail_merged_message_equals_one_built_on_its_own():
     message = Message.objects.get()
     loaded = _load([message.pk])
     builder = loaded.builder()
-    merged = builder.message(loaded.messages[0], loaded.signal_ids[message.pk], 0.25, "e@x.test")
+    alert_ids = loaded.alert_ids[message.pk]
+    merged = builder.message(loaded.messages[0], loaded.signal_ids[message.pk], 0.25, "e@x.test", alert_ids)
     (rendered, _merge), *_ = builder._variants.values()
     raw = merged.message().as_bytes().decode()
     link = raw.split("List-Unsubscribe: <")[1].split(">")[0]
-    follow = next(word for word in raw.split() if "/follow/" in word)
-    single = builder._message(rendered, "e@x.test", link, message.message_id, follow)
+    own_links = dict(zip(builder._placeholders(message, 1), builder._own_links(message, alert_ids)))
+    single = builder._message(rendered, "e@x.test", link, message.message_id, own_links)
     # when both are parsed as a mail client would
     a = message_from_bytes(merged.message().as_bytes(), policy=policy.default)
     b = message_from_bytes(single.message().as_bytes(), policy=policy.default)
@@ -350,7 +371,9 @@ def test_a_mail_merged_message_equals_one_built_on_its_own():
     for header in ("Subject", "From", "To", "List-Unsubscribe", "List-Unsubscribe-Post", "Message-ID"):
         assert a[header].strip() == b[header].strip(), header
     for kind in ("plain", "html"):
-        assert a.get_body((kind,)).get_content() == b.get_body((kind,)).get_content()
+        body = a.get_body((kind,)).get_content()
+        assert body == b.get_body((kind,)).get_content()
+        assert ".invalid/" not in body and "/trades/placed/" in body and "/trades/ignore/" in body
 
 
 # --- follow ------------------------------------------------------------------------------------

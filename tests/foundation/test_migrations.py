@@ -78,6 +78,7 @@ LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {
     "scans: re-queue abandoned scans every 20 seconds",
     "alerts: release messages of dead send tasks every 20 seconds",
     "trades: close paper trades that are due",
+    "trades: send exit reminders of placed trades",
 }
 # Crontabs (minute, hour) that only those later entries use.
 LATER_CRONTABS = {("*/5", "9-16")}

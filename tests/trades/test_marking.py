@@ -95,6 +95,7 @@ def test_a_scan_takes_the_same_number_of_queries_however_many_trades_it_marks(po
     with CaptureQueriesContext(connection) as queries:
         trade_signals(rows[0].scan, rows)
     assert Mark.objects.count() == open_trades
-    # lock the open trades, update them, insert the marks, look for due trades, insert new trades
+    # lock the open trades, update them, insert the marks, lock the users' placed trades (none here),
+    # look for due trades, insert new trades
     statements = [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
-    assert len(statements) == 5, statements
+    assert len(statements) == 6, statements

@@ -210,15 +210,20 @@ def page_columns(page: object, number: int = 1) -> PageColumns:
                 continue
             greeks = row.get("greeks")
             day = row.get("day")
+            # Read every field before appending any: a bad one drops the row from all columns.
+            iv = _number(row.get("implied_volatility"))
+            delta = _number(greeks.get("delta")) if greeks else _NAN
+            oi = _number(row.get("open_interest"))
+            volume = _number(day.get("volume")) if day else _NAN
             expiry_days.append(expiry)
             strikes.append(strike)
             calls.append(is_call)
             bids.append(bid)
             asks.append(ask)
-            ivs.append(_number(row.get("implied_volatility")))
-            deltas.append(_number(greeks.get("delta")) if greeks else _NAN)
-            open_interest.append(_number(row.get("open_interest")))
-            volumes.append(_number(day.get("volume")) if day else _NAN)
+            ivs.append(iv)
+            deltas.append(delta)
+            open_interest.append(oi)
+            volumes.append(volume)
             quote_times.append(quote_ns)
         except (AttributeError, TypeError):
             drop("malformed")

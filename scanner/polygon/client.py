@@ -299,9 +299,7 @@ class PolygonClient:
                 raise MalformedResponseError(f"GET {path}: the provider repeated a page cursor after {count} pages")
             seen.add(cursor)
 
-    def _get(
-        self, path: str, params: dict[str, str], read: Callable[[bytes], SnapshotPage] | None = None
-    ) -> _Answer:
+    def _get(self, path: str, params: dict[str, str], read: Callable[[bytes], SnapshotPage] | None = None) -> _Answer:
         """read: turns a 200's bytes into the payload (default: a JSON object as a dict)."""
         what = self._redact(f"GET {path}")
         attempts = 0

@@ -25,6 +25,7 @@ SAMPLE = Path("/work/shared/polygon-samples/options-chain-snapshot.json")
 STAMP = 1_741_014_000_000_000_000  # 2025-03-03 15:00 UTC
 ABSENT = object()  # a key left out of the object
 
+
 def vendor_rows(messy: bool) -> st.SearchStrategy[list]:
     """Rows shaped as the vendor documents them, each with up to three fields changed: absent,
     null, empty, zero or negative, a bad date, a huge number; ``messy`` rows may also get values of

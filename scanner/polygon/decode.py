@@ -39,8 +39,8 @@ _MISSING_DAY = -(2**40)
 _BAD_DAY = -(2**40) + 1
 
 
-# gc=False: these hold no references back, and tracking 60,000 small objects per chain costs the
-# collector more than the decoding itself.
+# gc=False: these hold no references back, and the collector walking 60,000 small objects per chain
+# made decoding a third slower.
 class _Details(msgspec.Struct, gc=False):
     contract_type: Literal["call", "put"] | None = None
     expiration_date: str | None = None

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import scan_chain
-from scanner.polygon.decode import chain_from_pages, decode_snapshot_page
+from scanner.polygon.decode import chain_from_pages, decode_snapshot_page, listed_expiries
 from scanner.polygon.errors import MalformedResponseError
 from scanner.polygon.parse import parse_snapshot_pages
 from tests.polygon.fake_polygon import BASE_URL
@@ -175,6 +175,7 @@ def test_the_bytes_decoder_gives_the_row_readers_chain(pages, ticker, price, as_
         decoded = decode_snapshot_page(raw)
         results = payload.get("results") or []
         assert decoded.contracts == len(results) and decoded.next_url == payload.get("next_url")
+        assert decoded.expiries == listed_expiries(results)
 
 
 def test_vendor_pages_take_the_fast_path():

@@ -19,7 +19,7 @@ from marketsim.server import MarketSimServer
 from scanner.chain_source import ChainFetcher
 from scanner.engine.config import EngineConfig
 from scanner.polygon.client import PolygonClient
-from scanner.polygon.parse import parse_snapshot_pages
+from scanner.polygon.decode import chain_from_pages
 
 TICKER = "SPY"
 LATENCY_MS = 100
@@ -29,7 +29,7 @@ REPEATS = 3
 def _full_pagination(client: PolygonClient) -> tuple[float, int, int]:
     started = time.perf_counter()
     pages = client.option_chain_pages(TICKER)
-    parse_snapshot_pages(pages.pages, TICKER)
+    chain_from_pages(pages.pages, TICKER)
     return time.perf_counter() - started, pages.requests, pages.contracts
 
 

@@ -12,7 +12,8 @@ strikes around the money. So:
    client's session, each restricted to a strike band around spot wide enough for the target-delta
    legs: ±(z·σ·√T + σ²T/2) in log-moneyness from that expiry's IV, at least ±3%, at most the
    engine's ``strike_band_fraction``.
-3. **One OptionChain** from all pages (``scanner.polygon.parse``).
+3. **One OptionChain** from all pages (``scanner.polygon.decode``: the response bytes go straight
+   to columns).
 
 The reference price is, in order: the caller's (the stream knows it), the last spot seen for the
 ticker, or a one-contract snapshot. A spot that moved out of the band since then is caught after
@@ -41,8 +42,8 @@ from scanner.engine.selection import expiry_window, needed_expiries
 from scanner.engine.term import TERM_STRUCTURE_MAX_DTE
 from scanner.engine.timing import trading_date, years_to_expiry
 from scanner.polygon.client import PolygonClient, SnapshotPages
+from scanner.polygon.decode import chain_from_pages
 from scanner.polygon.errors import UnknownTickerError
-from scanner.polygon.parse import parse_snapshot_pages
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ class ChainFetcher:
             probe = _probe(client, ticker, window, None)
         if not probe.expiries:
             raise UnknownTickerError(f"{ticker}: no option contracts listed between {window[0]} and {window[1]}")
-        seen = parse_snapshot_pages(probe.pages, ticker, underlying_price=spot)
+        seen = chain_from_pages(probe.pages, ticker, underlying_price=spot)
         listing = _Listing(
             day=day,
             window=window,
@@ -300,9 +301,9 @@ def _iv_by_expiry(chain: OptionChain) -> dict[date, float]:
 
 def _parse(pages: dict[date, SnapshotPages], ticker: str, spot: float, as_of: datetime) -> OptionChain:
     every_page = [page for expiry in sorted(pages) for page in pages[expiry].pages]
-    if not any(page.get("results") for page in every_page):
-        return parse_snapshot_pages([], ticker, underlying_price=spot, as_of=as_of)
-    return parse_snapshot_pages(every_page, ticker, underlying_price=spot)
+    if not any(page.contracts for page in every_page):
+        return chain_from_pages([], ticker, underlying_price=spot, as_of=as_of)
+    return chain_from_pages(every_page, ticker, underlying_price=spot)
 
 
 def _listing_key(ticker: str) -> str:

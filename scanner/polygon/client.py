@@ -29,6 +29,7 @@ from requests.adapters import HTTPAdapter
 
 from market.calendar import last_session_on_or_before, session_before
 from scanner.polygon import market_types
+from scanner.polygon.decode import SnapshotPage, decode_snapshot_page
 from scanner.polygon.errors import (
     AuthError,
     MalformedResponseError,
@@ -62,10 +63,11 @@ class _Tally:
 
 @dataclass(frozen=True)
 class SnapshotPages:
-    """Raw option-snapshot pages for ``scanner.polygon.parse``, plus what pagination learned on the way."""
+    """Decoded option-snapshot pages (``scanner.polygon.decode.chain_from_pages`` joins them), plus what
+    pagination learned on the way."""
 
     ticker: str
-    pages: tuple[dict, ...]
+    pages: tuple[SnapshotPage, ...]
     expiries: frozenset[date]
     contracts: int
     requests: int
@@ -73,7 +75,7 @@ class SnapshotPages:
 
 @dataclass(frozen=True)
 class _Answer:
-    payload: dict
+    payload: dict | SnapshotPage
     requests: int
     server_time: datetime
 
@@ -166,16 +168,18 @@ class PolygonClient:
             if contract_type not in ("call", "put"):
                 raise ValueError(f"contract_type must be 'call' or 'put', not {contract_type!r}")
             params["contract_type"] = contract_type
-        pages: list[dict] = []
+        pages: list[SnapshotPage] = []
         expiries: set[date] = set()
         contracts = 0
         requests_used = 0
-        for answer in self._pages(f"/v3/snapshot/options/{_path_ticker(underlying)}", params, max_pages):
+        path = f"/v3/snapshot/options/{_path_ticker(underlying)}"
+        # The pages' bytes go straight to columns: no dict per contract (see decode.py).
+        for answer in self._pages(path, params, max_pages, read=decode_snapshot_page):
             requests_used += answer.requests
-            results = _results(answer.payload)
-            contracts += len(results)
-            expiries.update(_expiries(results))
-            pages.append({**answer.payload, "results": results})
+            page = answer.payload
+            contracts += page.contracts
+            expiries.update(page.expiries)
+            pages.append(page)
         return SnapshotPages(underlying.upper(), tuple(pages), frozenset(expiries), contracts, requests_used)
 
     def underlying_quote(
@@ -266,7 +270,13 @@ class PolygonClient:
 
     # --- transport ------------------------------------------------------------------------------
 
-    def _pages(self, path: str, params: dict[str, str], max_pages: int | None):
+    def _pages(
+        self,
+        path: str,
+        params: dict[str, str],
+        max_pages: int | None,
+        read: Callable[[bytes], SnapshotPage] | None = None,
+    ):
         cap = max_pages or self.max_pages
         seen: set[str] = set()
         target: tuple[str, dict[str, str]] | None = (path, params)
@@ -274,10 +284,11 @@ class PolygonClient:
         while target is not None:
             if count >= cap:
                 raise MalformedResponseError(f"GET {path}: more than {cap} pages; stopped (page cap)")
-            answer = self._get(*target)
+            answer = self._get(*target, read=read)
             count += 1
             yield answer
-            next_url = answer.payload.get("next_url")
+            payload = answer.payload
+            next_url = payload.next_url if isinstance(payload, SnapshotPage) else payload.get("next_url")
             if not next_url:
                 return
             if not isinstance(next_url, str):
@@ -288,7 +299,8 @@ class PolygonClient:
                 raise MalformedResponseError(f"GET {path}: the provider repeated a page cursor after {count} pages")
             seen.add(cursor)
 
-    def _get(self, path: str, params: dict[str, str]) -> _Answer:
+    def _get(self, path: str, params: dict[str, str], read: Callable[[bytes], SnapshotPage] | None = None) -> _Answer:
+        """read: turns a 200's bytes into the payload (default: a JSON object as a dict)."""
         what = self._redact(f"GET {path}")
         attempts = 0
         while True:
@@ -299,7 +311,7 @@ class PolygonClient:
                 tally.add()
             try:
                 response = self._session.get(self.base_url + path, params=params, timeout=self.timeout)
-                return _Answer(self._decode(what, response), attempts, _server_time(response))
+                return _Answer(self._decode(what, response, read), attempts, _server_time(response))
             except TransientError as exc:
                 if attempts > self.max_retries:
                     raise
@@ -336,8 +348,15 @@ class PolygonClient:
     def _backoff(attempts: int) -> float:
         return min(2.0, 0.2 * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
 
-    def _decode(self, what: str, response: requests.Response) -> dict:
+    def _decode(
+        self, what: str, response: requests.Response, read: Callable[[bytes], SnapshotPage] | None = None
+    ) -> dict | SnapshotPage:
         status = response.status_code
+        if status == 200 and read is not None:
+            try:
+                return read(response.content)
+            except MalformedResponseError as exc:
+                raise MalformedResponseError(f"{what}: {exc}") from None
         if status == 200:
             try:
                 payload = orjson.loads(response.content)
@@ -387,19 +406,6 @@ def _results(payload: dict) -> list:
     if not isinstance(results, list):
         raise MalformedResponseError("the answer's results is not a list")
     return results
-
-
-def _expiries(results: list) -> set[date]:
-    found: set[date] = set()
-    for row in results:
-        details = row.get("details") if isinstance(row, dict) else None
-        raw = details.get("expiration_date") if isinstance(details, dict) else None
-        if isinstance(raw, str):
-            try:
-                found.add(date.fromisoformat(raw))
-            except ValueError:
-                continue
-    return found
 
 
 def _strike(value: float) -> str:

@@ -100,7 +100,7 @@ def test_missing_or_null_results_is_an_empty_page(client, mocked, body):
 
     # then
     assert pages.contracts == 0 and pages.expiries == frozenset() and len(pages.pages) == 1
-    assert pages.pages[0]["results"] == []
+    assert pages.pages[0].contracts == 0 and len(pages.pages[0].columns().strike) == 0
 
 
 def test_counting_views_count_their_own_requests_and_the_parent_counts_all(client, mocked):

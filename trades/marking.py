@@ -1,4 +1,5 @@
-"""Marking open paper trades from a scan: the quotes of the legs the scan's signals carry.
+"""Marking open paper trades from quotes of their legs: a scan's (the legs its signals carry) or the
+daily targeted fetch's (``trades.daily_marks``); one computation for both.
 
 A scan's Signal rows hold the legs (bid, ask, mid) of every pair and structure it evaluated. Any open
 trade of the ticker whose contracts (type, expiry, strike) appear among them is marked: the closing
@@ -11,6 +12,9 @@ trade's legs is not taken. A mark from stale quotes is flagged ``stale_quotes``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from django.db.models import QuerySet
 
 from scanner.models import Scan, Signal
 from trades import exits, fills
@@ -20,11 +24,16 @@ from trades.opening import QUOTE_KEYS
 LAST_MARK_FIELDS = ["last_mark_at", "last_mark_legs", "last_mark_mid", "last_mark_fill", "last_mark_complete"]
 
 
-def contract(leg: Mapping) -> tuple[str, str, float]:
+Contract = tuple[str, str, float]  # contract type, expiry (ISO date), strike
+# Each quoted contract's {"bid", "ask", "mid", "stale"}: from a scan's signals or the daily fetch.
+Quotes = Mapping[Contract, Mapping]
+
+
+def contract(leg: Mapping) -> Contract:
     return leg["contract_type"], leg["expiry"], float(leg["strike"])
 
 
-def scan_quotes(signals: Sequence[Signal]) -> dict[tuple[str, str, float], dict]:
+def scan_quotes(signals: Sequence[Signal]) -> dict[Contract, dict]:
     """Every contract the scan's signals quote, with its quote and whether the signal called it stale."""
     quotes = {}
     for signal in signals:
@@ -38,19 +47,26 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
     """Mark the ticker's open trades from this scan's quotes; take profit where the rule says so."""
     if not signals:
         return []
-    quotes = scan_quotes(signals)
     at = signals[0].as_of
+    trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
+    return mark_trades(trades, {scan.ticker: scan_quotes(signals)}, at, scan=scan)
+
+
+def mark_trades(
+    trades: QuerySet[PaperTrade], quotes: Mapping[str, Quotes], at: datetime, scan: Scan | None = None
+) -> list[Mark]:
+    """Mark ``trades`` from ``quotes`` by ticker (a scan's, or the daily targeted fetch's: ``scan`` None)
+    taken at ``at``. The caller holds a transaction: the trades are locked while they are marked."""
     quoted_at = at.isoformat()
     marks, marked = [], []
-    trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
-    # Locked in key order: two scans marking the same trades cannot deadlock, nor overwrite each other.
+    # Locked in key order: two markers of the same trades cannot deadlock, nor overwrite each other.
     for trade in trades.select_for_update().order_by("pk"):
         if trade.last_mark_at is not None and trade.last_mark_at >= at:
-            continue  # an older chain (a late retry) never replaces a newer mark
+            continue  # older quotes (a late retry) never replace a newer mark
         previous = {leg["leg"]: leg for leg in (trade.last_mark_legs or trade.legs)}
         legs, unquoted, stale = [], [], False
         for leg in trade.legs:
-            quote = quotes.get(contract(leg))
+            quote = quotes.get(trade.ticker, {}).get(contract(leg))
             if quote is None:
                 unquoted.append(leg["leg"])
                 legs.append(previous[leg["leg"]])
@@ -81,7 +97,7 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
             exits.close(trade, PaperTrade.ExitReason.TAKE_PROFIT, at)
         else:
             marked.append(trade)
-    # One UPDATE and one INSERT however many trades the scan marks.
+    # One UPDATE and one INSERT however many trades are marked.
     PaperTrade.objects.bulk_update(marked, LAST_MARK_FIELDS)
     Mark.objects.bulk_create(marks)
     return marks

@@ -163,3 +163,21 @@ def test_fetches_group_legs_by_underlying_and_expiry_with_their_strike_band(sim,
     assert (middle.strike_gte, middle.strike_lte, middle.contract_type) == (78.0, 82.0, None)
     first = fetches[("AAA", date(2025, 6, 6))]
     assert (first.strike_gte, first.strike_lte, first.contract_type) == (78.0, 81.0, "call")
+
+
+def test_a_failed_request_marks_none_of_its_trades_and_the_retry_fetches_only_what_is_missing(sim, trades):
+    from scanner.polygon.client import PolygonClient
+    from scanner.polygon.errors import TransientError
+
+    since = daily_marks.mark_window_start(sim.now())
+    sim.set_faults(server_errors=1)  # one request fails, and this client does not retry it itself
+    client = PolygonClient(sim.rest_url, "simulated-market-key", max_retries=0)
+    with pytest.raises(TransientError):
+        daily_marks.mark_open_trades(sim.now(), since=since, client=client)
+    first = Mark.objects.count()
+    assert 0 < first < 7
+    # the retry fetches the groups of the trades still without a full mark, and marks each trade once
+    before = chain_requests(sim)
+    report = daily_marks.mark_open_trades(sim.now(), since=since)
+    assert not report.failed and chain_requests(sim) - before == report.fetches < 5
+    assert sorted(Mark.objects.values_list("trade_id", flat=True)) == sorted(t.pk for t in trades)

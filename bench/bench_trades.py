@@ -8,19 +8,34 @@ created beside DATABASE_URL's).
 * trades.hook_queries: that hook's SQL statements (savepoints aside) for MARKED trades, against the
   same for FEW trades (baseline): it must not grow with the number of trades marked.
 * trades.close_per_s: closing CLOSED due trades on CLOSED / 5 underlyings in one close_due_trades run.
+* trades.mark_requests_per_underlying: the daily targeted mark of DAILY_TRADES open trades on
+  DAILY_UNDERLYINGS underlyings of the simulated market (loopback), each underlying's trades using
+  three expiries: chain requests ÷ underlyings. It equals the expiries per underlying (1 per expiry,
+  shared by every trade with a leg there); baseline: the full chain of every underlying (all pages).
+* trades.daily_mark_s: that mark, wall seconds (fetch + mark + exits), at LATENCY_MS per request and the
+  fleet limit POLYGON_MAX_RPS=MAX_RPS (the vendor's ask for paid plans), median of DAILY_ROUNDS rounds;
+  baseline: the same marks from the full chains, measured in the same run.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 MARKED = 50
 FEW = 5
 ROUNDS = 7
 CLOSED = 1_000
 OPENED = datetime(2025, 3, 4, 16, 0, tzinfo=UTC)  # a Tuesday, 11:00 New York; fronts expire 2025-04-03
+DAILY_TRADES = 1_000
+DAILY_UNDERLYINGS = 200
+DAILY_ROUNDS = 3
+LATENCY_MS = 100
+MAX_RPS = "100"
+DAILY_SESSION = date(2025, 6, 5)  # a Thursday: weekly expiries 06-06, 06-13, 06-20 are listed
+DAILY_OPENED = datetime(2025, 6, 2, 15, 0, tzinfo=UTC)
+DAILY_AT = datetime(2025, 6, 5, 18, 0, tzinfo=UTC)  # 14:00 New York: no trade due yet, so every round marks all
 
 
 def run() -> list[dict]:
@@ -102,10 +117,115 @@ def close_all() -> float:
     return closed / elapsed
 
 
+def daily_signal(ticker: str, front: date, back: date, strike: float):
+    """A qualifying call calendar on these listed contracts, opened on DAILY_OPENED."""
+    from testing.factories import signal_dict
+
+    signal = signal_dict(ticker=ticker, as_of=DAILY_OPENED)
+    signal.update(front_expiry=front.isoformat(), back_expiry=back.isoformat(), strike=strike)
+    for leg in signal["legs"]:
+        leg["expiry"] = (front if leg["leg"].startswith("front") else back).isoformat()
+        leg["strike"] = strike
+    return signal
+
+
+def open_daily_trades(server) -> list[str]:
+    """DAILY_TRADES / DAILY_UNDERLYINGS calendars per simulated underlying near the money: three over the
+    first two weeklies, two over the next pair (three expiries per underlying)."""
+    import numpy as np
+    from django.db import transaction
+
+    from testing.factories import saved_signals
+    from trades.opening import open_trades
+
+    per = DAILY_TRADES // DAILY_UNDERLYINGS
+    tickers = [f"DM{i:03d}" for i in range(DAILY_UNDERLYINGS)]
+    for i, ticker in enumerate(tickers):
+        server.add_ticker(ticker, price=20.0 + 1.37 * i, volume=20_000_000)
+        listing = server.market.listing(ticker)
+        w1, w2, w3 = listing.expiries[:3]
+        common = None
+        for expiry in (w1, w2, w3):
+            strikes = set(listing.strike[listing.expiry == np.datetime64(expiry)].tolist())
+            common = strikes if common is None else common & strikes
+        spot = server.market.spot(ticker, server.clock.epoch())
+        near = sorted(sorted(common, key=lambda k: abs(k - spot))[:3])
+        pairs = [(w1, w2, k) for k in near] + [(w2, w3, k) for k in near[:2]]
+        with transaction.atomic():
+            open_trades(saved_signals(*(daily_signal(ticker, *pair) for pair in pairs[:per])))
+    return tickers
+
+
+def full_chain_marks(client, tickers: list[str], now: datetime) -> int:
+    """The baseline: every underlying's whole chain (all pages), then the same marks; requests used."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scanner.polygon.market_types import contract_quotes
+    from trades import daily_marks, exits
+
+    client = client.counting()
+
+    def whole(ticker: str):
+        pages = client.option_chain_pages(ticker)
+        return ticker, [quote for page in pages.pages for quote in contract_quotes(page["results"])]
+
+    with ThreadPoolExecutor(max_workers=daily_marks.MAX_PARALLEL) as pool:
+        answers = list(pool.map(whole, tickers))
+    quotes = {
+        (ticker, (q.contract_type, q.expiry.isoformat(), float(q.strike))): q for ticker, rows in answers for q in rows
+    }
+    daily_marks.mark_from_quotes(daily_marks.needing_a_mark(now, None), quotes, now)
+    exits.close_due_trades(now)
+    return client.requests_made
+
+
+def daily(rounds: int = DAILY_ROUNDS) -> dict:
+    """The daily targeted mark against the full-chain baseline, alternating, on one simulated market."""
+    from forwardfactor.runtime import market_provider, using_market
+    from marketsim.server import MarketSimServer
+    from trades import daily_marks
+    from trades.models import Mark, PaperTrade
+
+    server = MarketSimServer(seed=7, speed=0, session_date=DAILY_SESSION, start_at=DAILY_AT).start()
+    try:
+        tickers = open_daily_trades(server)
+        assert PaperTrade.objects.filter(ticker__startswith="DM").count() == DAILY_TRADES
+        server.set_faults(latency_ms=LATENCY_MS)
+        targeted, full, requests, full_requests = [], [], 0, 0
+        with using_market(server.rest_url, clock=server.now, POLYGON_MAX_RPS=MAX_RPS):
+            client = market_provider().client
+            for r in range(rounds):
+                server.clock.set(DAILY_AT + timedelta(minutes=2 * r))
+                started = time.perf_counter()
+                report = daily_marks.mark_open_trades(server.now())
+                targeted.append(time.perf_counter() - started)
+                assert report.marked == DAILY_TRADES and not report.failed, report
+                requests = report.requests
+                server.clock.set(DAILY_AT + timedelta(minutes=2 * r + 1))
+                started = time.perf_counter()
+                full_requests = full_chain_marks(client, tickers, server.now())
+                full.append(time.perf_counter() - started)
+        assert Mark.objects.filter(trade__ticker__startswith="DM").count() == DAILY_TRADES * rounds * 2
+    finally:
+        server.stop()
+    print(f"   daily mark: {', '.join(f'{t:.2f}' for t in targeted)} s, {requests} requests")
+    print(f"   full chains: {', '.join(f'{t:.2f}' for t in full)} s, {full_requests} requests")
+    return {
+        "targeted_s": statistics.median(targeted),
+        "full_s": statistics.median(full),
+        "requests": requests,
+        "full_requests": full_requests,
+        "underlyings": len(tickers),
+    }
+
+
 def _measure() -> list[dict]:
     few_timings, baseline = hook("FEWB", FEW, ROUNDS)
     timings, statements = hook("BENCH", MARKED, ROUNDS)
     per_s = close_all()
+    marking = daily()
+    per_underlying = marking["requests"] / marking["underlyings"]
+    full_per_underlying = marking["full_requests"] / marking["underlyings"]
     print(f"   hook: {', '.join(f'{t:.1f}' for t in timings)} ms; {statements} statements; close {per_s:.0f}/s")
     print(f"   hook with {FEW} trades: median {statistics.median(few_timings):.1f} ms")
     return [
@@ -132,5 +252,22 @@ def _measure() -> list[dict]:
             "baseline": None,
             "ratio": None,
             "goal": f"{CLOSED} due trades in one run",
+        },
+        {
+            "name": "trades.mark_requests_per_underlying",
+            "value": round(per_underlying, 2),
+            "unit": "requests",
+            "baseline": round(full_per_underlying, 2),
+            "ratio": round(per_underlying / full_per_underlying, 3),
+            "goal": "== expiries per underlying (3): 1 per expiry, shared by its trades (baseline: full chain)",
+        },
+        {
+            "name": "trades.daily_mark_s",
+            "value": round(marking["targeted_s"], 2),
+            "unit": "s",
+            "baseline": round(marking["full_s"], 2),
+            "ratio": round(marking["targeted_s"] / marking["full_s"], 3),
+            "goal": f"{DAILY_TRADES} trades on {DAILY_UNDERLYINGS} underlyings, {LATENCY_MS} ms/request, "
+            f"{MAX_RPS} req/s fleet limit",
         },
     ]

@@ -246,6 +246,9 @@ TRADES_COMMISSION_PER_CONTRACT = env_number("TRADES_COMMISSION_PER_CONTRACT", 0.
 TRADES_EXIT_MINUTES_BEFORE_CLOSE = env_number(
     "TRADES_EXIT_MINUTES_BEFORE_CLOSE", 15
 )  # of the last session before the front expiry
+# The daily targeted mark (trades.mark_open_trades) starts this many minutes before the default exit time,
+# so trades due today close on a fresh mark; later beat ticks until the close only fetch what it missed.
+TRADES_DAILY_MARK_MINUTES_BEFORE_EXIT = env_number("TRADES_DAILY_MARK_MINUTES_BEFORE_EXIT", 5)
 # Optional exits, off when empty: take profit at this % of the debit (realistic fill), hold at most N days.
 TRADES_TAKE_PROFIT_PCT = env_number("TRADES_TAKE_PROFIT_PCT", 0) or None
 TRADES_MAX_HOLD_DAYS = env_number("TRADES_MAX_HOLD_DAYS", 0) or None

@@ -1,4 +1,5 @@
-"""Marking open paper trades from a scan: the quotes of the legs the scan's signals carry.
+"""Marking open paper trades from quotes of their legs: a scan's (the legs its signals carry) or the
+daily targeted fetch's (``trades.daily_marks``); one computation for both.
 
 A scan's Signal rows hold the legs (bid, ask, mid) of every pair and structure it evaluated. Any open
 trade of the ticker whose contracts (type, expiry, strike) appear among them is marked: the closing
@@ -9,12 +10,15 @@ trade's legs is not taken. A mark from stale quotes is flagged ``stale_quotes``.
 
 Users' placed trades ("I placed this") are marked by the same scan: one whose spread has a paper
 trade marked by this scan takes that mark (no second row); any other is marked the same way into its
-own PlacedMark rows.
+own PlacedMark rows. (The daily targeted fetch marks paper trades only.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from django.db.models import QuerySet
 
 from scanner.models import Scan, Signal
 from trades import exits, fills
@@ -22,7 +26,11 @@ from trades.models import Mark, PaperTrade, PlacedMark, PlacedTrade
 from trades.opening import QUOTE_KEYS
 
 LAST_MARK_FIELDS = ["last_mark_at", "last_mark_legs", "last_mark_mid", "last_mark_fill", "last_mark_complete"]
-Contract = tuple[str, str, float]
+
+
+Contract = tuple[str, str, float]  # contract type, expiry (ISO date), strike
+# Each quoted contract's {"bid", "ask", "mid", "stale"}: from a scan's signals or the daily fetch.
+Quotes = Mapping[Contract, Mapping]
 
 
 def contract(leg: Mapping) -> Contract:
@@ -43,16 +51,26 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
     """Mark the ticker's open trades from this scan's quotes; take profit where the rule says so."""
     if not signals:
         return []
-    quotes = scan_quotes(signals)
     at = signals[0].as_of
+    trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
+    quotes = scan_quotes(signals)
+    marks = mark_trades(trades, {scan.ticker: quotes}, at, scan=scan)
+    mark_placed_trades(scan, quotes, at, {mark.trade_id: mark for mark in marks})
+    return marks
+
+
+def mark_trades(
+    trades: QuerySet[PaperTrade], quotes: Mapping[str, Quotes], at: datetime, scan: Scan | None = None
+) -> list[Mark]:
+    """Mark ``trades`` from ``quotes`` by ticker (a scan's, or the daily targeted fetch's: ``scan`` None)
+    taken at ``at``. The caller holds a transaction: the trades are locked while they are marked."""
     quoted_at = at.isoformat()
     marks, marked = [], []
-    trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
-    # Locked in key order: two scans marking the same trades cannot deadlock, nor overwrite each other.
+    # Locked in key order: two markers of the same trades cannot deadlock, nor overwrite each other.
     for trade in trades.select_for_update().order_by("pk"):
         if trade.last_mark_at is not None and trade.last_mark_at >= at:
-            continue  # an older chain (a late retry) never replaces a newer mark
-        legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes, quoted_at)
+            continue  # older quotes (a late retry) never replace a newer mark
+        legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes.get(trade.ticker, {}), quoted_at)
         if len(unquoted) == len(legs):
             continue
         credit = fills.closing_credit(legs, trade.fill_share)
@@ -76,17 +94,16 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
             exits.close(trade, PaperTrade.ExitReason.TAKE_PROFIT, at)
         else:
             marked.append(trade)
-    # One UPDATE and one INSERT however many trades the scan marks.
+    # One UPDATE and one INSERT however many trades are marked.
     PaperTrade.objects.bulk_update(marked, LAST_MARK_FIELDS)
     Mark.objects.bulk_create(marks)
-    mark_placed_trades(scan, quotes, at, {mark.trade_id: mark for mark in marks})
     return marks
 
 
 def marked_legs(
-    trade_legs: Sequence[Mapping], last_legs: Sequence[Mapping], quotes: Mapping[Contract, dict], quoted_at: str
+    trade_legs: Sequence[Mapping], last_legs: Sequence[Mapping], quotes: Quotes, quoted_at: str
 ) -> tuple[list[dict], list[str], list[str]]:
-    """A trade's legs at this scan's quotes (the last quote where unquoted), the unquoted legs, the flags."""
+    """A trade's legs at these quotes (the last quote where unquoted), the unquoted legs, the flags."""
     previous = {leg["leg"]: leg for leg in (last_legs or trade_legs)}
     legs, unquoted, stale = [], [], False
     for leg in trade_legs:
@@ -101,7 +118,7 @@ def marked_legs(
     return legs, unquoted, flags
 
 
-def mark_placed_trades(scan: Scan, quotes: Mapping[Contract, dict], at, paper_marks: Mapping[int, Mark]) -> None:
+def mark_placed_trades(scan: Scan, quotes: Quotes, at: datetime, paper_marks: Mapping[int, Mark]) -> None:
     """Mark the ticker's open placed trades: the paper trade's fresh mark, else their own."""
     placed = PlacedTrade.objects.filter(ticker=scan.ticker, status=PlacedTrade.Status.OPEN, quoted_at__lt=at)
     own, updated = [], []

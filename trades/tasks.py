@@ -1,4 +1,4 @@
-"""Celery tasks of the track record. Thin: they call trades.exits and report a dict."""
+"""Celery tasks of the track record. Thin: they call trades.exits / trades.daily_marks and report a dict."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from celery import shared_task
 
 from forwardfactor.task_retry import retrying
 from market.clock import market_now
-from trades import exits, reminders
+from scanner.polygon.errors import TransientError
+from trades import daily_marks, exits, reminders
 
 
 @shared_task(name="trades.close_due_trades", queue="scan", ignore_result=True, **retrying())
@@ -33,3 +34,14 @@ def send_reminders(self) -> dict:
     now = market_now()
     token = self.request.id or f"eager-{now.isoformat()}"
     return {**reminders.send_due_reminders(now, token), "at": now.isoformat()}
+
+
+@shared_task(name="trades.mark_open_trades", queue="scan", ignore_result=True, **retrying(TransientError))
+def mark_open_trades() -> dict:
+    """Near the close (by the data source's clock): fetch the open trades' legs, mark them, close the due
+    ones. Outside a session, or earlier in it, nothing."""
+    now = market_now()
+    since = daily_marks.mark_window_start(now)
+    if since is None:
+        return {"skipped": "not in the daily mark window", "at": now.isoformat()}
+    return {**daily_marks.mark_open_trades(now, since=since).as_dict(), "at": now.isoformat()}

@@ -39,7 +39,13 @@ from scanner.polygon.errors import (
     TransientError,
     UnknownTickerError,
 )
-from scanner.polygon.market_types import EarningsDate, GroupedDaily, MarketStatus, UnderlyingQuote
+from scanner.polygon.market_types import (
+    ContractQuote,
+    EarningsDate,
+    GroupedDaily,
+    MarketStatus,
+    UnderlyingQuote,
+)
 from scanner.polygon.ratelimit import RateLimiter
 
 logger = logging.getLogger(__name__)
@@ -181,6 +187,27 @@ class PolygonClient:
             expiries.update(page.expiries)
             pages.append(page)
         return SnapshotPages(underlying.upper(), tuple(pages), frozenset(expiries), contracts, requests_used)
+
+    def contract_quotes(
+        self,
+        underlying: str,
+        expiry: date,
+        strike_gte: float,
+        strike_lte: float,
+        contract_type: str | None = None,
+    ) -> tuple[list[ContractQuote], int]:
+        """The quotes of ``underlying``'s contracts expiring on ``expiry`` with strikes in the band (one
+        type or both), for marking positions: one request when the band holds at most a page of
+        contracts; and the requests used."""
+        pages = self.option_chain_pages(
+            underlying,
+            expiration_date=expiry,
+            strike_gte=strike_gte,
+            strike_lte=strike_lte,
+            contract_type=contract_type,
+        )
+        quotes = [quote for page in pages.pages for quote in market_types.contract_quotes(page["results"])]
+        return quotes, pages.requests
 
     def underlying_quote(
         self, underlying: str, *, expiration_gte: date | None = None, expiration_lte: date | None = None

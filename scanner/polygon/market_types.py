@@ -1,5 +1,5 @@
 """Our own types for the vendor's non-chain answers (grouped daily, market status, underlying quote,
-earnings dates), and the functions that read them out of the vendor's JSON. Every optional field may
+a few contracts' quotes, earnings dates), and the functions that read them out of the vendor's JSON. Every optional field may
 be missing."""
 
 from __future__ import annotations
@@ -135,6 +135,47 @@ def underlying_quote(ticker: str, results: list, fallback_time: datetime) -> Und
             if stamp is not None and (newest is None or stamp > newest):
                 newest = stamp
     return UnderlyingQuote(ticker=ticker, price=price, as_of=newest or fallback_time)
+
+
+@dataclass(frozen=True)
+class ContractQuote:
+    """One option contract's bid and ask, as a filtered chain snapshot quotes it (marking positions)."""
+
+    contract_type: str  # "call" or "put"
+    expiry: date
+    strike: float
+    bid: float
+    ask: float
+    quoted_at: datetime | None  # the quote's last_updated, None when the vendor gives none
+
+    @property
+    def mid(self) -> float:
+        return 0.5 * (self.bid + self.ask)
+
+
+def contract_quotes(results: list) -> list[ContractQuote]:
+    """The usable quotes among snapshot rows. A row without its contract's identity, or whose quote is
+    missing, not positive or crossed, is left out, exactly as the chain parser drops it for a scan: the
+    caller counts that contract as not quoted."""
+    quotes = []
+    for row in results:
+        details = row.get("details") if isinstance(row, dict) else None
+        quote = row.get("last_quote") if isinstance(row, dict) else None
+        if not isinstance(details, dict) or not isinstance(quote, dict):
+            continue
+        kind = details.get("contract_type")
+        strike = _number(details.get("strike_price"))
+        bid, ask = _number(quote.get("bid")), _number(quote.get("ask"))
+        if kind not in ("call", "put") or not strike > 0 or not 0 < bid <= ask < math.inf:
+            continue
+        if details.get("shares_per_contract") not in (None, 100):
+            continue
+        try:
+            expiry = date.fromisoformat(details.get("expiration_date"))
+        except (TypeError, ValueError):
+            continue
+        quotes.append(ContractQuote(kind, expiry, strike, bid, ask, _ns_to_datetime(quote.get("last_updated"))))
+    return quotes
 
 
 class TimeOfDay(StrEnum):

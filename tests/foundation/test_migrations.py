@@ -79,9 +79,10 @@ LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {
     "alerts: release messages of dead send tasks every 20 seconds",
     "trades: close paper trades that are due",
     "trades: send exit reminders of placed trades",
+    "trades: mark open paper trades near the close",
 }
 # Crontabs (minute, hour) that only those later entries use.
-LATER_CRONTABS = {("*/5", "9-16")}
+LATER_CRONTABS = {("*/5", "9-16"), ("*/5", "12-15")}
 
 
 def old_nodes(loader) -> list[tuple[str, str]]:

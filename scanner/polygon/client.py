@@ -159,21 +159,10 @@ class PolygonClient:
         max_pages: int | None = None,
     ) -> SnapshotPages:
         """Every page of ``/v3/snapshot/options/{underlying}`` for the given filters."""
-        params: dict[str, str] = {"limit": str(limit)}
-        if expiration_date is not None:
-            params["expiration_date"] = expiration_date.isoformat()
-        if expiration_gte is not None:
-            params["expiration_date.gte"] = expiration_gte.isoformat()
-        if expiration_lte is not None:
-            params["expiration_date.lte"] = expiration_lte.isoformat()
-        if strike_gte is not None:
-            params["strike_price.gte"] = _strike(strike_gte)
-        if strike_lte is not None:
-            params["strike_price.lte"] = _strike(strike_lte)
-        if contract_type is not None:
-            if contract_type not in ("call", "put"):
-                raise ValueError(f"contract_type must be 'call' or 'put', not {contract_type!r}")
-            params["contract_type"] = contract_type
+        params = _snapshot_params(
+            expiration_date, expiration_gte, expiration_lte, strike_gte, strike_lte, contract_type
+        )
+        params["limit"] = str(limit)
         pages: list[SnapshotPage] = []
         expiries: set[date] = set()
         contracts = 0
@@ -199,15 +188,14 @@ class PolygonClient:
         """The quotes of ``underlying``'s contracts expiring on ``expiry`` with strikes in the band (one
         type or both), for marking positions: one request when the band holds at most a page of
         contracts; and the requests used."""
-        pages = self.option_chain_pages(
-            underlying,
-            expiration_date=expiry,
-            strike_gte=strike_gte,
-            strike_lte=strike_lte,
-            contract_type=contract_type,
-        )
-        quotes = [quote for page in pages.pages for quote in market_types.contract_quotes(page["results"])]
-        return quotes, pages.requests
+        params = _snapshot_params(expiry, None, None, strike_gte, strike_lte, contract_type)
+        params["limit"] = str(SNAPSHOT_PAGE_LIMIT)
+        quotes, requests_used = [], 0
+        # Pages as plain JSON: a few contracts each, read by the quote reader (not the chain's columns).
+        for answer in self._pages(f"/v3/snapshot/options/{_path_ticker(underlying)}", params, None):
+            requests_used += answer.requests
+            quotes.extend(market_types.contract_quotes(_results(answer.payload)))
+        return quotes, requests_used
 
     def underlying_quote(
         self, underlying: str, *, expiration_gte: date | None = None, expiration_lte: date | None = None
@@ -481,3 +469,30 @@ def _server_time(response: requests.Response) -> datetime:
         except (TypeError, ValueError):
             pass
     return datetime.now(UTC)
+
+
+def _snapshot_params(
+    expiration_date: date | None,
+    expiration_gte: date | None,
+    expiration_lte: date | None,
+    strike_gte: float | None,
+    strike_lte: float | None,
+    contract_type: str | None,
+) -> dict[str, str]:
+    """The chain snapshot's filters as query parameters."""
+    params: dict[str, str] = {}
+    if expiration_date is not None:
+        params["expiration_date"] = expiration_date.isoformat()
+    if expiration_gte is not None:
+        params["expiration_date.gte"] = expiration_gte.isoformat()
+    if expiration_lte is not None:
+        params["expiration_date.lte"] = expiration_lte.isoformat()
+    if strike_gte is not None:
+        params["strike_price.gte"] = _strike(strike_gte)
+    if strike_lte is not None:
+        params["strike_price.lte"] = _strike(strike_lte)
+    if contract_type is not None:
+        if contract_type not in ("call", "put"):
+            raise ValueError(f"contract_type must be 'call' or 'put', not {contract_type!r}")
+        params["contract_type"] = contract_type
+    return params

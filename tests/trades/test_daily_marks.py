@@ -4,6 +4,7 @@ fill model, a vanished leg keeping its last quote (flagged), and the due trades 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -95,7 +96,7 @@ def test_one_filtered_request_per_underlying_and_expiry_marks_every_trade(sim, t
     rows = {
         r["details"]["strike_price"]: r["last_quote"]
         for p in whole.pages
-        for r in p["results"]
+        for r in json.loads(p.raw)["results"]
         if r["details"]["contract_type"] == "call"
     }
     leg = Mark.objects.get(trade__ticker="BBB", trade__strike=150.0).legs[0]

@@ -21,15 +21,25 @@ Say = Callable[[str], None]
 
 # Two names whose front month is rich without an earnings event (an inverted term structure that
 # mean-reverts over the days): the simulated market's other rich fronts are all earnings events,
-# which the reference rule judges ex-earnings and so never trades. symbol, price, term slope.
-RICH_NAMES: tuple[tuple[str, float, float], ...] = (("INVRT", 80.0, -0.5), ("BKWDN", 45.0, -0.6))
+# which the reference rule judges ex-earnings and so never trades. They are calm (a low volatility):
+# a scan quotes only the strikes nearest the money, so a trade is marked while its strike stays the
+# nearest, and one whose strike is left behind closes unquoted. symbol, price, volatility, term slope.
+RICH_NAMES: tuple[tuple[str, float, float, float], ...] = (
+    ("INVRT", 32.0, 0.12, -0.5),
+    ("BKWDN", 41.0, 0.10, -0.6),
+    ("CURVE", 58.0, 0.15, -0.55),
+)
 RICH_VOLUME = 20_000_000
 # The rounds of scans in each further session (New York time), then the exit task near the close.
 SCAN_TIMES = (time(10, 0), time(15, 30))
 CLOSE_TASK_AT = time(15, 45)
 # By default the exit rule holds a calendar until the day before its front expiry (about a month): the
-# demo's trades close after this many days (TRADES_MAX_HOLD_DAYS), unless a run sets its own.
-DEMO_HOLD_DAYS = 1
+# demo's trades close after this many days (TRADES_MAX_HOLD_DAYS), unless a run sets its own. A few
+# hours: a trade is marked only by a scan quoting its very contracts (the strikes nearest the money,
+# the expiries nearest the pair's days), which a day or more later have often moved on, and a trade
+# closing without such a mark closes unquoted (no_quote). Opened at 10:00, a trade closes at 15:30;
+# opened at 15:30, at the next morning's round.
+DEMO_HOLD_DAYS = 0.2
 
 
 @dataclass
@@ -54,9 +64,9 @@ class TrackRecord:
 
 
 def add_rich_names(sim: MarketSimServer) -> list[str]:
-    for symbol, price, slope in RICH_NAMES:
-        sim.add_ticker(symbol, price=price, volume=RICH_VOLUME, term_slope=slope)
-    return [symbol for symbol, _, _ in RICH_NAMES]
+    for symbol, price, volatility, slope in RICH_NAMES:
+        sim.add_ticker(symbol, price=price, volume=RICH_VOLUME, volatility=volatility, term_slope=slope)
+    return [symbol for symbol, *_ in RICH_NAMES]
 
 
 def at(day: date, clock: time) -> datetime:

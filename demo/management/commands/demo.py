@@ -87,7 +87,6 @@ class Command(BaseCommand):
         if not 0 <= hold_days <= 60:
             raise CommandError("--hold-days must be between 0 and 60")
         call_command("migrate", interactive=False, verbosity=0)
-        # One line per eager task would bury the story.
         # One line per eager task, refetched chain or closed batch of trades would bury the story (the
         # days' progress lines count them).
         for name in ("celery.app.trace", "scanner.chain_source", "trades.exits"):

@@ -32,7 +32,9 @@ def test_three_days_end_with_closed_paper_trades_and_the_track_record(embedded: 
 
     out = io.StringIO()
     # when the demo plays three days (a short stream on the first)
-    call_command("demo", "--days", "3", "--seconds", "8", "--universe", "20", "--date", SESSION.isoformat(), stdout=out)
+    call_command(
+        "demo", "--days", "3", "--seconds", "10", "--universe", "20", "--date", SESSION.isoformat(), stdout=out
+    )
     text = out.getvalue()
     # then each further day said what it did, and the run ended with the track record's table
     assert "Day 2 (Tue 2026-12-01):" in text and "Day 3 (Wed 2026-12-02):" in text

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -27,9 +27,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from alerts.models import Alert, Message
+from demo import days as further_days
 from demo.users import DemoCast, seed_demo_users
 from forwardfactor.runtime import using_market
 from marketsim.server import MarketSimServer
+from marketsim.session import session_bounds
 from scanner.models import Scan, Signal
 
 Say = Callable[[str], None]
@@ -50,6 +52,8 @@ class DemoSummary:
     api_calls: int
     mode: str = "embedded"
     recipients: dict[str, int] = field(default_factory=dict)  # messages per demo user
+    days: int = 1
+    track_record: dict = field(default_factory=dict)  # demo.days.TrackRecord: the run's paper trades
 
     def story_problems(self, cast: DemoCast) -> list[str]:
         problems = []
@@ -59,6 +63,8 @@ class DemoSummary:
             problems.append(f"{cast.discovery.email} received no discovery alert")
         if self.recipients.get(cast.nobody.email):
             problems.append(f"{cast.nobody.email} received alerts but should get none")
+        if self.days > 1 and not self.track_record.get("closed"):
+            problems.append(f"no paper trade closed in {self.days} days")
         return problems
 
 
@@ -77,19 +83,32 @@ def event_tickers(sim: MarketSimServer, count: int) -> list[str]:
     return [p.symbol for p in bumped[:count]]
 
 
-def run_demo(say: Say, seconds: float, speed: float, universe_size: int) -> tuple[DemoSummary, DemoCast]:
+def run_demo(
+    say: Say,
+    seconds: float,
+    speed: float,
+    universe_size: int,
+    days: int = 1,
+    hold_days: float | None = further_days.DEMO_HOLD_DAYS,
+    session_date: date | None = None,
+) -> tuple[DemoSummary, DemoCast]:
+    """Day 1 is the streamed session; with `days` > 1 the market moves on a session at a time and the
+    paper trades are held at most `hold_days` (TRADES_MAX_HOLD_DAYS; None: the settings' exit rule)."""
     out = demo_dir()
     shutil.rmtree(out, ignore_errors=True)
     mail_dir = out / "mail"
     mail_dir.mkdir(parents=True)
     started_at = timezone.now()
-    with MarketSimServer(seed=DEMO_SEED, speed=speed) as sim:
+    with MarketSimServer(seed=DEMO_SEED, speed=speed, session_date=session_date) as sim:
         say(
             f"Simulated market at {sim.rest_url}: session {sim.now():%Y-%m-%d}, clock {sim.now():%H:%M} "
             f"New York time, running {speed:g}x"
         )
-        subscriber_tickers = event_tickers(sim, SUBSCRIBER_TICKERS)
+        first_open = session_bounds(sim.session_date)[0]
+        rich = further_days.add_rich_names(sim)
+        subscriber_tickers = event_tickers(sim, SUBSCRIBER_TICKERS) + rich
         cast = seed_demo_users(subscriber_tickers)
+        further_days.clear_trades(first_open)  # an earlier run's trades of these sessions
         # A fresh story each run: the demo users' earlier alerts would hold back today's by cooldown.
         Message.objects.filter(user__email__endswith="@demo.local").delete()  # and their alerts
         say(
@@ -101,7 +120,16 @@ def run_demo(say: Say, seconds: float, speed: float, universe_size: int) -> tupl
             "EMAIL_FILE_PATH": str(mail_dir),
             "UNIVERSE_SIZE": universe_size,
         }
-        with using_market(sim.rest_url, **overrides):
+        if days > 1 and hold_days:
+            overrides["TRADES_MAX_HOLD_DAYS"] = hold_days
+            say(
+                f"Playing {days} trading days; paper trades are held at most {hold_days:g} day(s) "
+                f"(TRADES_MAX_HOLD_DAYS, set for this run: the exit rule alone waits for the front expiry)."
+            )
+        reports: list[further_days.DayReport] = []
+        # The simulator's own clock, read directly: the further days set it, and a cached server time
+        # would not follow the jumps.
+        with using_market(sim.rest_url, clock=sim.now, **overrides):
             refresh_universe_for_demo(say, universe_size)
             mode = "embedded"
             if settings.REDIS_URL:
@@ -111,10 +139,33 @@ def run_demo(say: Say, seconds: float, speed: float, universe_size: int) -> tupl
                     wait_until_quiet(say, started_at, deadline_s=120)
             else:
                 moves = stream_for(say, seconds)
+            if days > 1:
+                say(f"Day 1 ({sim.session_date:%a %Y-%m-%d}) done: {opened_so_far(first_open)} paper trades opened.")
+                with tasks_in_this_process():
+                    reports = further_days.play_days(sim, say, days, first_open)
+            record = further_days.track_record(first_open, reports)
         api_calls = int(sim.stats()["rest_requests"])
     summary = summarize(started_at, moves, api_calls, mail_dir, cast, mode)
+    summary.days, summary.track_record = days, asdict(record)
     (out / "summary.json").write_text(json.dumps(asdict(summary), indent=2) + "\n")
     return summary, cast
+
+
+def opened_so_far(since: datetime) -> int:
+    return further_days.run_trades(since).count()
+
+
+@contextmanager
+def tasks_in_this_process() -> Iterator[None]:
+    """The further days run their tasks here (eager): with REDIS_URL set the worker has stopped by then."""
+    from celery import current_app
+
+    saved = current_app.conf.task_always_eager
+    current_app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        current_app.conf.task_always_eager = saved
 
 
 def refresh_universe_for_demo(say: Say, size: int) -> None:

@@ -73,6 +73,7 @@ class SimControl:
             ff_bump=float(bump) if bump not in (None, "") else None,
             volatility=float(query.get("volatility", 0.35)),
             otc=_flag(query.get("otc", "false")),
+            term_slope=float(query.get("term_slope", 0.05)),
         )
         return await self.server.add_profile_async(profile)
 

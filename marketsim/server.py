@@ -196,8 +196,11 @@ class MarketSimServer:
         ff_bump: float | None = None,
         volatility: float = 0.35,
         otc: bool = False,
+        term_slope: float = 0.05,
     ) -> dict[str, Any]:
-        profile = scenario_profile(symbol, price, volume, has_options, ff_bump, volatility, otc)
+        """A scenario ticker listed from today on (see universe.scenario_profile for `ff_bump` and
+        `term_slope`: a rich front month with or without an earnings event)."""
+        profile = scenario_profile(symbol, price, volume, has_options, ff_bump, volatility, otc, term_slope)
         return self._on_loop(lambda: self.add_profile_async(profile))
 
     async def add_profile_async(self, profile: TickerProfile) -> dict[str, Any]:

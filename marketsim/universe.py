@@ -174,8 +174,15 @@ def scenario_profile(
     ff_bump: float | None,
     volatility: float = 0.35,
     otc: bool = False,
+    term_slope: float = 0.05,
 ) -> TickerProfile:
-    """A hand-made ticker for tests and demos (e.g. FAKE1 with a known Forward Factor)."""
+    """A hand-made ticker for tests and demos (e.g. FAKE1 with a known Forward Factor).
+
+    `ff_bump` makes the front month rich with an earnings event; a negative `term_slope` makes it rich
+    without one (an inverted term structure: about -0.5 gives the 30-60 pair an FF near 0.3), which
+    then mean-reverts across days like any name's slope."""
+    if not -0.9 < term_slope < 1.0:
+        raise ValueError("term_slope must be between -0.9 and 1 (the back months' IV stays positive)")
     return TickerProfile(
         symbol=symbol,
         price=float(price),
@@ -184,7 +191,7 @@ def scenario_profile(
         otc=otc,
         has_options=has_options,
         expiry_class="weekly",
-        term_slope=0.05,
+        term_slope=float(term_slope),
         skew=0.08,
         ff_bump=ff_bump,
         jumps_per_session=0.0,

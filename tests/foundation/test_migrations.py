@@ -16,7 +16,7 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from forwardfactor.schedules import EARNINGS_SCHEDULE
+from forwardfactor.schedules import EARNINGS_SCHEDULE, UNDERLYINGS_SCHEDULE
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -70,9 +70,12 @@ SCHEDULE_MIGRATIONS = (
     "scanner.migrations.0005_alert_flush_schedule",
     "scanner.migrations.0006_stream_heartbeat_schedule",
     "scanner.migrations.0012_earnings_schedule",
+    "scanner.migrations.0016_underlyings_schedule",
 )
 # Installed by migrations after the old head: going back removes them, forward installs them anew.
-LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {"scans: re-queue abandoned scans every 20 seconds"}
+LATER_SCHEDULES = {entry.name for entry in (*EARNINGS_SCHEDULE, *UNDERLYINGS_SCHEDULE)} | {
+    "scans: re-queue abandoned scans every 20 seconds"
+}
 
 
 def old_nodes(loader) -> list[tuple[str, str]]:

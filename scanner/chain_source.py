@@ -113,7 +113,12 @@ class ChainFetcher:
         listing = self._cached_listing(ticker)
         cached = listing is not None and listing.covers(day, window)
         if not cached:
-            hint = reference_price or (listing.spot if listing else None) or self._cached_spot(ticker)
+            hint = (
+                reference_price
+                or (listing.spot if listing else None)
+                or self._cached_price(_spot_key(ticker))
+                or self._cached_price(_close_key(ticker))
+            )
             listing = self._discover(client, ticker, day, window, probe_window, hint)
             timings["discover_s"] = time.perf_counter() - started
             # The probe's own underlying price is fresher than any hint.
@@ -235,10 +240,10 @@ class ChainFetcher:
         raw = self.cache.get(_listing_key(ticker))
         return _load_listing(raw) if raw else None
 
-    def _cached_spot(self, ticker: str) -> float | None:
+    def _cached_price(self, key: str) -> float | None:
         if self.cache is None:
             return None
-        raw = self.cache.get(_spot_key(ticker))
+        raw = self.cache.get(key)
         try:
             return float(raw) if raw else None
         except ValueError:
@@ -267,14 +272,14 @@ def fetch_chain(
 
 
 def remember_reference_prices(prices: Mapping[str, float]) -> int:
-    """Last-session prices (the universe refresh's grouped daily) as every ticker's reference price for
-    its cold scans: the expiry probe then needs no spot request of its own (a scan's budget). A price a
-    scan stored is fresher and stays. Returns how many were stored."""
+    """Last-session closes (the universe refresh's grouped daily) as every ticker's reference price for
+    its cold scans: the expiry probe then needs no spot request of its own (a scan's budget). The last
+    price a scan saw comes first when there is one. Returns how many were stored."""
     cache = shared_redis()
     pipe = cache.pipeline(transaction=False)
     usable = {t: p for t, p in prices.items() if math.isfinite(p) and p > 0}
     for ticker, price in usable.items():
-        pipe.set(_spot_key(ticker.upper()), repr(float(price)).encode(), ex=SPOT_TTL_S, nx=True)
+        pipe.set(_close_key(ticker.upper()), repr(float(price)).encode(), ex=SPOT_TTL_S)
     pipe.execute()
     return len(usable)
 
@@ -359,6 +364,10 @@ def _row_key(row: object) -> tuple[object, object] | None:
 
 def _listing_key(ticker: str) -> str:
     return f"ff:chain:listing:{ticker}"
+
+
+def _close_key(ticker: str) -> str:
+    return f"ff:chain:close:{ticker}"
 
 
 def _spot_key(ticker: str) -> str:

@@ -125,6 +125,15 @@ def test_a_reference_price_saves_the_spot_request(spy, fetcher, mocked):
     assert fetched.requests == 1 + sum(r.pages for r in fetched.requested)
 
 
+def test_a_close_the_universe_refresh_stored_saves_the_spot_request(spy, fetcher, mocked):
+    # given no scan of SPY yet, but the last session's close (scanner.chain_source.remember_reference_prices)
+    spy.serve(mocked)
+    fetcher.cache.set("ff:chain:close:SPY", b"598.0")
+    # when / then the probe goes first: no spot request
+    fetched = fetcher.fetch("SPY", EngineConfig(), spy.as_of)
+    assert fetched.requests == 1 + sum(r.pages for r in fetched.requested)
+
+
 def test_a_ticker_without_contracts_in_the_window_is_unknown(fetcher, mocked):
     # given
     empty = FakeChain(ticker="NOPE")

@@ -174,6 +174,10 @@ def refresh_universe_for_demo(say: Say, size: int) -> None:
     outcome = refresh_universe(size=size)
     leaders = ", ".join(m.ticker for m in outcome.members[:8])
     say(f"Discovery universe: {outcome.message} Top: {leaders}, ...")
+    from scanner.underlyings import refresh_from_vendor
+
+    listed = refresh_from_vendor()
+    say(f"Optionable underlyings (what users may follow): {listed.size} from the market's listing.")
 
 
 def stream_for(say: Say, seconds: float) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
 
+import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -176,6 +177,7 @@ def refresh_universe(
     candidates = rank_candidates(grouped.bars, min_price, excluded)
     members, checks = select_optionable(candidates, size, source.has_listed_options, progress)
     if store:
+        _remember_prices(grouped.bars)
         _record_options_checks(checks)
         refresh_optionable_underlyings()  # what traders may follow: daily, with the universe
     without_options = [ticker for ticker, optionable in checks.items() if not optionable]
@@ -331,6 +333,16 @@ class StoredUniverse:
 
     def reference_price(self, ticker: str) -> float | None:
         return universe_bar_vwap(ticker)
+
+
+def _remember_prices(bars: Sequence[DailyBar]) -> None:
+    """Every stock's last close as its cold scans' reference price (none of them then asks for spot)."""
+    from scanner.chain_source import remember_reference_prices
+
+    try:
+        remember_reference_prices({bar.ticker: bar.close for bar in bars})
+    except redis.RedisError as exc:
+        logger.warning("reference prices not stored: %s", exc)
 
 
 def _check_members_earnings(tickers: list[str]) -> None:

@@ -72,6 +72,21 @@ EARNINGS_SCHEDULE = (
 )
 
 
+UNDERLYINGS_SCHEDULE = (
+    CrontabEntry(
+        name="optionable underlyings: refresh from the vendor",
+        task="scanner.tasks.refresh_optionable_underlyings",
+        minute="30",
+        hour="7",
+        day_of_week="*",
+        description="Lists every underlying with calls on the next standard monthly expiration (the vendor's "
+        "option contracts reference) into the table of tickers traders may follow; a name leaves it only "
+        "after OPTIONABLE_UNDERLYINGS_KEEP_DAYS days unlisted.",
+        expire_seconds=6 * 3600,
+    ),
+)
+
+
 def install_schedule(crontab_model, periodic_task_model, entries=DISCOVERY_SCHEDULE) -> None:
     """Create the entries that do not exist yet; an operator's edits to existing ones are kept."""
     for entry in entries:

@@ -188,6 +188,8 @@ STALE_QUOTE_MINUTES = env_number("STALE_QUOTE_MINUTES", 15)  # legs quoted longe
 UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))
 UNIVERSE_MIN_PRICE = env_number("UNIVERSE_MIN_PRICE", 5.0)
 DISCOVERY_SWEEP_MINUTES = int(env_number("DISCOVERY_SWEEP_MINUTES", 30, int))
+# An optionable underlying the vendor stopped listing leaves the followable list after this many days.
+OPTIONABLE_UNDERLYINGS_KEEP_DAYS = int(env_number("OPTIONABLE_UNDERLYINGS_KEEP_DAYS", 5, int))
 
 # --- Stream consumer (manage.py stream) --------------------------------------------------------
 # Real-time or delayed feed: pick it with POLYGON_WS_URL (delayed: wss://delayed.polygon.io/stocks).

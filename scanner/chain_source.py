@@ -4,16 +4,19 @@ A big name lists 10,000+ contracts (40+ snapshot pages); a scan reads a handful 
 strikes around the money. So:
 
 1. **Listed expiries** of the ticker up to a year out (the configured window at least), once a
-   day per ticker (shared Redis): one snapshot request for the calls at a single standard strike
-   near a reference price (a multiple of 5, 10 or 50 by price: the strike every expiry lists), so
-   each expiry answers with one row that also carries the underlying price and a near-the-money IV
-   (the term structure of the expiries a scan does not fetch).
-2. **The needed expiries** (``scanner.engine.selection.needed_expiries``), in parallel on the
-   client's session, each restricted to a strike band around spot wide enough for the target-delta
-   legs: ±(z·σ·√T + σ²T/2) in log-moneyness from that expiry's IV, at least ±3%, at most the
-   engine's ``strike_band_fraction``.
+   day per ticker (shared Redis): one snapshot request for the calls at the strikes from a standard
+   one near a reference price (a multiple of 5, 10 or 50 by price: the strike every expiry lists) to
+   $2.50 above it, so each expiry answers with one to three rows that carry the underlying price, a
+   near-the-money IV (the term structure of the expiries a scan does not fetch) and the strike step
+   near the money (how many contracts a strike range holds).
+2. **The needed expiries** (``scanner.engine.selection.needed_expiries``), planned by
+   ``scanner.fetch_plan``: each expiry's calls and puts only over the strikes the engine reads there
+   (ATM, and the 35-delta wings of a pair's front, estimated from the probe's IV), neighbouring
+   expiries sharing a query where the pages allow; the queries run in parallel on the client's
+   session. A scan keeps within ``SCAN_REQUEST_BUDGET`` requests, its earnings check included
+   (tests/polygon/test_scan_request_budget.py sweeps a year of sessions).
 3. **One OptionChain** from all pages (``scanner.polygon.decode``: the response bytes go straight
-   to columns).
+   to columns; each (expiry, type) taken from the request that covered it).
 
 The reference price is, in order: the caller's (the stream knows it), the last spot seen for the
 ticker, or a one-contract snapshot. A spot that moved out of the band since then is caught after
@@ -25,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -36,22 +40,24 @@ import redis
 from forwardfactor.runtime import market_provider
 from forwardfactor.shared_state import shared_redis
 from market.clock import market_now
+from scanner import fetch_plan
 from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
 from scanner.engine.selection import expiry_window, needed_expiries
 from scanner.engine.term import TERM_STRUCTURE_MAX_DTE
-from scanner.engine.timing import trading_date, years_to_expiry
+from scanner.engine.timing import trading_date
+from scanner.fetch_plan import CORE, ROOMY, TIGHT
 from scanner.polygon.client import PolygonClient, SnapshotPages
-from scanner.polygon.decode import chain_from_pages
+from scanner.polygon.decode import chain_from_pages, pages_columns
 from scanner.polygon.errors import UnknownTickerError
+from scanner.polygon.parse import chain_from_columns
 
 logger = logging.getLogger(__name__)
+# PageColumns.expiry_day counts days since 1970-01-01.
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
-BAND_Z = 0.9  # the 35-delta strike sits near 0.39·σ√T (0.5 with put skew): twice that, with room
-CORE_Z = 0.6  # what must stay inside the fetched band after a spot move, else refetch
-MIN_BAND = 0.03
-FALLBACK_IV = 1.0  # no IV seen at all: assume a wild name (the band is then capped by the config)
 MAX_PARALLEL = 6
+SCAN_REQUEST_BUDGET = 8  # a scan's requests, its earnings check included (DESIGN.md §4)
 EXPIRIES_TTL_S = 26 * 3600
 SPOT_TTL_S = 14 * 24 * 3600
 
@@ -66,6 +72,7 @@ class FetchedChain:
     expiries_cached: bool
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    requested: tuple[fetch_plan.Request, ...] = ()  # the chain's snapshot queries, a refetch included
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class _Listing:
     expiries: tuple[date, ...]
     iv: dict[date, float]
     spot: float
+    steps: dict[date, float] = field(default_factory=dict)  # strike step near the money (the probe's)
 
     def covers(self, day: date, window: tuple[date, date]) -> bool:
         return self.day == day and self.window[0] <= window[0] and window[1] <= self.window[1]
@@ -93,8 +101,11 @@ class ChainFetcher:
         as_of: datetime,
         reference_price: float | None = None,
         earnings_dates: tuple[date, ...] = (),
+        budget: int = SCAN_REQUEST_BUDGET,
     ) -> FetchedChain:
-        """The chain the engine needs for ``ticker`` at market time ``as_of`` (it picks the window)."""
+        """The chain the engine needs for ``ticker`` at market time ``as_of`` (it picks the window).
+        ``budget``: the requests this fetch should stay within; a plan that would break it is
+        tightened (less room around the strikes), never cut (the scan's figures come first)."""
         started = time.perf_counter()
         ticker = ticker.strip().upper()
         client = self.client.counting()
@@ -106,7 +117,12 @@ class ChainFetcher:
         listing = self._cached_listing(ticker)
         cached = listing is not None and listing.covers(day, window)
         if not cached:
-            hint = reference_price or (listing.spot if listing else None) or self._cached_spot(ticker)
+            hint = (
+                reference_price
+                or (listing.spot if listing else None)
+                or self._cached_price(_spot_key(ticker))
+                or self._cached_price(_close_key(ticker))
+            )
             listing = self._discover(client, ticker, day, window, probe_window, hint)
             timings["discover_s"] = time.perf_counter() - started
             # The probe's own underlying price is fresher than any hint.
@@ -116,20 +132,22 @@ class ChainFetcher:
         needed = needed_expiries(list(listing.expiries), as_of, config, earnings_dates)
 
         fetch_started = time.perf_counter()
-        bands = {expiry: _band(spot, listing.iv.get(expiry), expiry, as_of, config) for expiry in needed}
-        pages = self._fetch_expiries(client, ticker, bands)
+        requests = self._plan(spot, as_of, config, listing, needed, budget - client.requests_made)
+        answers = self._fetch(client, ticker, requests)
         timings["fetch_s"] = time.perf_counter() - fetch_started
 
         parse_started = time.perf_counter()
-        chain = _parse(pages, ticker, spot, as_of)
-        moved = [e for e in needed if not _inside(bands[e], chain.underlying_price, listing.iv.get(e), e, as_of)]
-        if moved:
-            logger.info("%s: spot moved to %.4g, refetching %d expiries", ticker, chain.underlying_price, len(moved))
+        chain = _parse(answers, needed, ticker, spot, as_of)
+        if chain.underlying_price > 0 and chain.underlying_price != spot:
+            # Spot moved since the reference: fetch again only what the new spot needs and the plan missed.
             spot = chain.underlying_price
-            for expiry in moved:
-                bands[expiry] = _band(spot, listing.iv.get(expiry), expiry, as_of, config)
-            pages.update(self._fetch_expiries(client, ticker, {e: bands[e] for e in moved}))
-            chain = _parse(pages, ticker, spot, as_of)
+            core = fetch_plan.needs(spot, as_of, config, listing.expiries, needed, listing.iv, listing.steps, CORE)
+            moved = fetch_plan.uncovered(core, [request for request, _ in answers])
+            if moved:
+                logger.info("%s: spot moved to %.4g, refetching %d expiries", ticker, spot, len(moved))
+                again = self._plan(spot, as_of, config, listing, moved, budget - client.requests_made)
+                answers += self._fetch(client, ticker, again)
+                chain = _parse(answers, needed, ticker, spot, as_of)
         timings["parse_s"] = time.perf_counter() - parse_started
 
         self._remember(ticker, listing, chain)
@@ -140,11 +158,24 @@ class ChainFetcher:
             listed=listing.expiries,
             listed_iv=dict(listing.iv),
             expiries_cached=cached,
+            requested=tuple(request for request, _ in answers),
             seconds=time.perf_counter() - started,
             timings=timings,
         )
 
     # --- steps ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _plan(
+        spot: float, as_of: datetime, config: EngineConfig, listing: _Listing, needed: list[date], budget: int
+    ) -> list[fetch_plan.Request]:
+        plans = []
+        for slack in (ROOMY, TIGHT):
+            wanted = fetch_plan.needs(spot, as_of, config, listing.expiries, needed, listing.iv, listing.steps, slack)
+            plans.append(fetch_plan.plan(wanted, listing.expiries, listing.steps, spot))
+            if fetch_plan.pages(plans[-1]) <= budget:
+                return plans[-1]
+        return min(plans, key=fetch_plan.pages)
 
     def _discover(
         self,
@@ -179,22 +210,31 @@ class ChainFetcher:
             expiries=tuple(sorted(probe.expiries)),
             iv=_iv_by_expiry(seen),
             spot=seen.underlying_price,
+            steps=fetch_plan.strike_steps(seen.expiry, seen.strike, probe_span(seen.underlying_price)),
         )
         if self.cache is not None:
             self.cache.set(_listing_key(ticker), _dump_listing(listing), ex=EXPIRIES_TTL_S)
         return listing
 
-    def _fetch_expiries(
-        self, client: PolygonClient, ticker: str, bands: dict[date, tuple[float, float]]
-    ) -> dict[date, SnapshotPages]:
-        def one(expiry: date) -> SnapshotPages:
-            low, high = bands[expiry]
-            return client.option_chain_pages(ticker, expiration_date=expiry, strike_gte=low, strike_lte=high)
+    def _fetch(
+        self, client: PolygonClient, ticker: str, requests: list[fetch_plan.Request]
+    ) -> list[tuple[fetch_plan.Request, SnapshotPages]]:
+        def one(request: fetch_plan.Request) -> SnapshotPages:
+            single = request.first == request.last
+            return client.option_chain_pages(
+                ticker,
+                expiration_date=request.first if single else None,
+                expiration_gte=None if single else request.first,
+                expiration_lte=None if single else request.last,
+                strike_gte=request.low,
+                strike_lte=request.high,
+                contract_type=request.contract_type,
+            )
 
-        if len(bands) <= 1:
-            return {expiry: one(expiry) for expiry in bands}
-        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(bands))) as pool:
-            return dict(zip(bands, pool.map(one, bands)))
+        if len(requests) <= 1:
+            return [(request, one(request)) for request in requests]
+        with ThreadPoolExecutor(max_workers=min(self.max_parallel, len(requests))) as pool:
+            return list(zip(requests, pool.map(one, requests)))
 
     # --- cache ----------------------------------------------------------------------------------
 
@@ -204,10 +244,10 @@ class ChainFetcher:
         raw = self.cache.get(_listing_key(ticker))
         return _load_listing(raw) if raw else None
 
-    def _cached_spot(self, ticker: str) -> float | None:
+    def _cached_price(self, key: str) -> float | None:
         if self.cache is None:
             return None
-        raw = self.cache.get(_spot_key(ticker))
+        raw = self.cache.get(key)
         try:
             return float(raw) if raw else None
         except ValueError:
@@ -218,7 +258,7 @@ class ChainFetcher:
             return
         self.cache.set(_spot_key(ticker), repr(chain.underlying_price).encode(), ex=SPOT_TTL_S)
         iv = {**listing.iv, **_iv_by_expiry(chain)}
-        updated = _Listing(listing.day, listing.window, listing.expiries, iv, chain.underlying_price)
+        updated = _Listing(listing.day, listing.window, listing.expiries, iv, chain.underlying_price, listing.steps)
         self.cache.set(_listing_key(ticker), _dump_listing(updated), keepttl=True)
 
 
@@ -228,10 +268,24 @@ def fetch_chain(
     as_of: datetime | None = None,
     reference_price: float | None = None,
     earnings_dates: tuple[date, ...] = (),
+    budget: int = SCAN_REQUEST_BUDGET,
 ) -> FetchedChain:
     """The scan's entry point: the configured market, the shared cache, the market's clock."""
     fetcher = ChainFetcher(market_provider().client, shared_redis())
-    return fetcher.fetch(ticker, config, as_of or market_now(), reference_price, earnings_dates)
+    return fetcher.fetch(ticker, config, as_of or market_now(), reference_price, earnings_dates, budget)
+
+
+def remember_reference_prices(prices: Mapping[str, float]) -> int:
+    """Last-session closes (the universe refresh's grouped daily) as every ticker's reference price for
+    its cold scans: the expiry probe then needs no spot request of its own (a scan's budget). The last
+    price a scan saw comes first when there is one. Returns how many were stored."""
+    cache = shared_redis()
+    pipe = cache.pipeline(transaction=False)
+    usable = {t: p for t, p in prices.items() if math.isfinite(p) and p > 0}
+    for ticker, price in usable.items():
+        pipe.set(_close_key(ticker.upper()), repr(float(price)).encode(), ex=SPOT_TTL_S)
+    pipe.execute()
+    return len(usable)
 
 
 # --- pure helpers -------------------------------------------------------------------------------
@@ -244,10 +298,16 @@ def probe_strike(price: float) -> float:
     return max(unit, round(price / unit) * unit)
 
 
+def probe_span(price: float) -> float:
+    """How far above the standard strike the probe reads: enough to see a $0.50, $1 or $2.50 step
+    (two or three strikes an expiry) and still one page for a year of dailies."""
+    return 0.5 if price < 5 else 2.5
+
+
 def _probe(client: PolygonClient, ticker: str, window: tuple[date, date], spot: float | None) -> SnapshotPages:
     if spot:
         strike = probe_strike(spot)
-        low, high = strike - 0.001, strike + 0.001
+        low, high = strike - 0.001, strike + probe_span(spot) + 0.001
     else:
         low = high = None
     return client.option_chain_pages(
@@ -258,31 +318,6 @@ def _probe(client: PolygonClient, ticker: str, window: tuple[date, date], spot: 
         strike_gte=low,
         strike_lte=high,
     )
-
-
-def _band(spot: float, iv: float | None, expiry: date, as_of: datetime, config: EngineConfig) -> tuple[float, float]:
-    half = _half_width(iv, expiry, as_of, BAND_Z)
-    ceiling = config.strike_band_fraction
-    low = max(spot * math.exp(-half), spot * (1 - ceiling))
-    high = min(spot * math.exp(half), spot * (1 + ceiling))
-    return low, high
-
-
-def _half_width(iv: float | None, expiry: date, as_of: datetime, z: float) -> float:
-    return max(MIN_BAND, _reach(iv, expiry, as_of, z))
-
-
-def _reach(iv: float | None, expiry: date, as_of: datetime, z: float) -> float:
-    """How far (log-moneyness) a strike of delta about N(-z) lies from spot: z·σ·√T + σ²T/2."""
-    sigma = iv if iv is not None and math.isfinite(iv) and iv > 0 else FALLBACK_IV
-    years = max(float(years_to_expiry(np.array([expiry], dtype="datetime64[D]"), as_of)[0]), 1 / 365)
-    return z * sigma * math.sqrt(years) + sigma * sigma * years / 2
-
-
-def _inside(band: tuple[float, float], spot: float, iv: float | None, expiry: date, as_of: datetime) -> bool:
-    """Whether the strikes the engine reads around the new spot still lie in the fetched band."""
-    reach = _reach(iv, expiry, as_of, CORE_Z)
-    return band[0] <= spot * math.exp(-reach) and spot * math.exp(reach) <= band[1]
 
 
 def _iv_by_expiry(chain: OptionChain) -> dict[date, float]:
@@ -299,15 +334,43 @@ def _iv_by_expiry(chain: OptionChain) -> dict[date, float]:
     return result
 
 
-def _parse(pages: dict[date, SnapshotPages], ticker: str, spot: float, as_of: datetime) -> OptionChain:
-    every_page = [page for expiry in sorted(pages) for page in pages[expiry].pages]
-    if not any(page.contracts for page in every_page):
-        return chain_from_pages([], ticker, underlying_price=spot, as_of=as_of)
-    return chain_from_pages(every_page, ticker, underlying_price=spot)
+def _parse(
+    answers: list[tuple[fetch_plan.Request, SnapshotPages]],
+    needed: list[date],
+    ticker: str,
+    spot: float,
+    as_of: datetime,
+) -> OptionChain:
+    """One chain of the needed expiries' rows, each (expiry, type) from the last request that covered
+    it (a refetch after a spot move supersedes), without the unneeded expiries a range query brought."""
+    owner = {
+        (expiry.toordinal() - _EPOCH_ORDINAL, t == "call"): i
+        for i, (request, _) in enumerate(answers)
+        for expiry in request.covers
+        for t in request.types()
+    }
+    columns = [
+        page.select(
+            np.fromiter(
+                (owner.get(key) == i for key in zip(page.expiry_day.tolist(), page.is_call.tolist())),
+                bool,
+                len(page.strike),
+            )
+        )
+        for i, (_, pages) in enumerate(answers)
+        for page in pages_columns(pages.pages)
+    ]
+    if not any(len(page.strike) for page in columns):
+        return chain_from_columns([], ticker, underlying_price=spot, as_of=as_of)
+    return chain_from_columns(columns, ticker, underlying_price=spot)
 
 
 def _listing_key(ticker: str) -> str:
     return f"ff:chain:listing:{ticker}"
+
+
+def _close_key(ticker: str) -> str:
+    return f"ff:chain:close:{ticker}"
 
 
 def _spot_key(ticker: str) -> str:
@@ -322,6 +385,7 @@ def _dump_listing(listing: _Listing) -> bytes:
             "expiries": [e.isoformat() for e in listing.expiries],
             "iv": {e.isoformat(): v for e, v in listing.iv.items()},
             "spot": listing.spot,
+            "steps": {e.isoformat(): v for e, v in listing.steps.items()},
         }
     )
 
@@ -335,6 +399,7 @@ def _load_listing(raw: bytes) -> _Listing | None:
             expiries=tuple(date.fromisoformat(e) for e in data["expiries"]),
             iv={date.fromisoformat(e): float(v) for e, v in data["iv"].items()},
             spot=float(data["spot"]),
+            steps={date.fromisoformat(e): float(v) for e, v in data.get("steps", {}).items()},
         )
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None

@@ -196,13 +196,14 @@ class LatestSignal(models.Model):
 class OptionableUnderlying(models.Model):
     """A US underlying the service knows to have listed options: what a trader may follow.
 
-    Kept from what the service itself learnt (scans and the discovery universe's options checks, see
-    scanner.underlyings), refreshed with every universe refresh.
+    Kept from the vendor's listing (daily) and from what the service itself learnt (scans and the
+    discovery universe's options checks), see scanner.underlyings.
     """
 
     symbol = models.CharField(max_length=8, unique=True, validators=[validate_ticker])
     name = models.CharField(max_length=120, blank=True)
-    refreshed_at = models.DateTimeField()
+    refreshed_at = models.DateTimeField()  # last confirmed by either source
+    vendor_seen_at = models.DateTimeField(null=True, blank=True)  # last listed by the vendor; None: never
 
     class Meta:
         ordering = ["symbol"]

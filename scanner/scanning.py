@@ -253,7 +253,7 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         report.enqueued = _announce_finished(scan, dispatch)
         return report
 
-    from scanner.chain_source import fetch_chain
+    from scanner.chain_source import SCAN_REQUEST_BUDGET, fetch_chain
 
     config = engine_config()
     today = market_now()
@@ -262,7 +262,11 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
     started = time.perf_counter()
     try:
         fetched = fetch_chain(
-            ticker, config, reference_price=known_price(ticker), earnings_dates=tuple(e.date for e in earnings)
+            ticker,
+            config,
+            reference_price=known_price(ticker),
+            earnings_dates=tuple(e.date for e in earnings),
+            budget=SCAN_REQUEST_BUDGET - earnings_requests,
         )
     except MarketDataError as exc:
         outcome = Scan.Outcome.NO_DATA if isinstance(exc, UnknownTickerError) else Scan.Outcome.FAILED

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from forwardfactor.task_retry import retrying
 from market.clock import is_session_open, market_now
-from scanner import abandoned, earnings, scanning
+from scanner import abandoned, earnings, scanning, underlyings
 from scanner.polygon.errors import TransientError
 from scanner.stream.heartbeat import stale_tickers
 from scanner.stream.watchset import load_watch_set
@@ -91,3 +91,14 @@ def refresh_earnings(tickers: list[str] | None = None) -> dict:
     """Store the vendor's earnings dates of ``tickers`` (default: every watched ticker) for 120 days ahead."""
     symbols = tickers if tickers is not None else sorted(load_watch_set().symbols)
     return earnings.refresh_earnings(symbols).as_dict()
+
+
+@shared_task(
+    name="scanner.tasks.refresh_optionable_underlyings",
+    queue="scan",
+    ignore_result=True,
+    **retrying(TransientError, backoff=30, backoff_max=600, max_retries=5),
+)
+def refresh_optionable_underlyings() -> dict:
+    """The vendor's optionable underlyings into the table traders follow from (daily, by beat)."""
+    return underlyings.refresh_from_vendor().as_dict()

@@ -54,6 +54,9 @@ SNAPSHOT_PAGE_LIMIT = 250  # the vendor's maximum (its default is 10)
 HAS_OPTIONS_TTL_S = 7 * 24 * 3600
 EARNINGS_BATCH = 50  # tickers per ticker.any_of request: keeps the URL short
 EARNINGS_PAGE_LIMIT = 1000
+CONTRACTS_PAGE_LIMIT = 1000  # the vendor's maximum for reference contracts
+# One monthly's calls of every US underlying: ~5,000 names × tens of strikes, a few hundred pages.
+CONTRACTS_MAX_PAGES = 2000
 _API_KEY_PARAM = re.compile(r"(apiKey=)[^&\s'\"]*", re.IGNORECASE)
 
 
@@ -247,6 +250,28 @@ class PolygonClient:
         if self.cache is not None:
             self.cache.set(key, b"1" if listed else b"0", ex=HAS_OPTIONS_TTL_S)
         return listed
+
+    def optionable_underlyings(
+        self, expiration: date, *, progress: Callable[[int, int], None] | None = None
+    ) -> set[str]:
+        """Every underlying with a call expiring on ``expiration`` (a standard monthly lists nearly all
+        of them): ``/v3/reference/options/contracts`` for that date and type, every page followed.
+        ``progress(pages, underlyings so far)`` after each page. Any error is raised: a partial list
+        must never stand for the whole."""
+        params = {
+            "expiration_date": expiration.isoformat(),
+            "contract_type": "call",
+            "expired": "false",
+            "limit": str(CONTRACTS_PAGE_LIMIT),
+        }
+        found: set[str] = set()
+        pages = 0
+        for answer in self._pages("/v3/reference/options/contracts", params, CONTRACTS_MAX_PAGES):
+            found |= market_types.underlying_tickers(_results(answer.payload))
+            pages += 1
+            if progress is not None:
+                progress(pages, len(found))
+        return found
 
     def earnings(self, tickers: Iterable[str], date_from: date, date_to: date) -> list[EarningsDate]:
         """The vendor's (Benzinga's) earnings dates of ``tickers`` between the two dates, inclusive,

@@ -137,6 +137,11 @@ def chain_from_pages(
     return chain_from_columns(_runs(pages), ticker, underlying_price, as_of)
 
 
+def pages_columns(pages: Iterable[SnapshotPage]) -> list[PageColumns]:
+    """The pages as columns (consecutive fast pages joined), for a caller that picks rows before the join."""
+    return list(_runs(pages))
+
+
 def _runs(pages: Iterable[SnapshotPage]) -> Iterator[PageColumns]:
     """Consecutive fast-decoded pages as one set of columns (no rule cares where a page ends), the
     others as they are."""

@@ -243,3 +243,14 @@ def earnings_dates(rows: list) -> list[EarningsDate]:
             )
         )
     return found
+
+
+def underlying_tickers(rows: list) -> set[str]:
+    """The distinct ``underlying_ticker`` values of option-contract reference rows
+    (``/v3/reference/options/contracts``); rows without one are skipped."""
+    found = set()
+    for row in rows:
+        ticker = row.get("underlying_ticker") if isinstance(row, dict) else None
+        if isinstance(ticker, str) and ticker.strip():
+            found.add(ticker.strip().upper())
+    return found

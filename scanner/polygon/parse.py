@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 import numpy as np
@@ -67,6 +67,26 @@ class PageColumns:
     price_ns: int
     underlying_ticker: str | None
     contract_ticker: str | None
+
+    def select(self, keep: np.ndarray) -> PageColumns:
+        """Only the contracts where ``keep`` is true (what the page says of the snapshot stays)."""
+        if keep.all():
+            return self
+        return replace(self, **{name: getattr(self, name)[keep] for name in _CONTRACT_COLUMNS})
+
+
+_CONTRACT_COLUMNS = (
+    "expiry_day",
+    "strike",
+    "is_call",
+    "bid",
+    "ask",
+    "vendor_iv",
+    "vendor_delta",
+    "open_interest",
+    "volume",
+    "quote_time_ns",
+)
 
 
 def _number(value: object) -> float:

@@ -203,3 +203,18 @@ def test_a_refresh_updates_the_tickers_traders_may_follow():
     refresh_universe(day=FRIDAY, size=3, source=market_with((FRIDAY, FRIDAY_BARS)))
     # then the names found with listed options may be followed, the one found without may not
     assert known_optionable(["AAA", "BBB", "CCC", "NOOPT"]) == {"AAA", "BBB", "CCC"}
+
+
+@pytest.mark.services
+def test_every_stocks_close_becomes_its_cold_scans_reference_price(shared_state_reset):
+    # given a scan that stored the price it saw for AAA
+    from forwardfactor.shared_state import shared_redis
+
+    cache = shared_redis()
+    cache.set("ff:chain:spot:AAA", b"104.5")
+    # when Friday's universe is refreshed
+    refresh_universe(day=FRIDAY, size=2, source=market_with((FRIDAY, FRIDAY_BARS)))
+    # then every stock of the session has its close, members or not, and a scan's own price comes first
+    closes = {ticker: cache.get(f"ff:chain:close:{ticker}") for ticker in ("NOOPT", "DDD", "AAA")}
+    assert closes == {"NOOPT": b"300.0", "DDD": b"10.0", "AAA": b"100.0"}
+    assert cache.get("ff:chain:spot:AAA") == b"104.5"

@@ -16,7 +16,7 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from forwardfactor.schedules import EARNINGS_SCHEDULE
+from forwardfactor.schedules import EARNINGS_SCHEDULE, UNDERLYINGS_SCHEDULE
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -72,9 +72,10 @@ SCHEDULE_MIGRATIONS = (
     "scanner.migrations.0005_alert_flush_schedule",
     "scanner.migrations.0006_stream_heartbeat_schedule",
     "scanner.migrations.0012_earnings_schedule",
+    "scanner.migrations.0017_underlyings_schedule",
 )
 # Installed by migrations after the old head: going back removes them, forward installs them anew.
-LATER_SCHEDULES = {entry.name for entry in EARNINGS_SCHEDULE} | {
+LATER_SCHEDULES = {entry.name for entry in (*EARNINGS_SCHEDULE, *UNDERLYINGS_SCHEDULE)} | {
     "scans: re-queue abandoned scans every 20 seconds",
     "alerts: release messages of dead send tasks every 20 seconds",
     "trades: close paper trades that are due",

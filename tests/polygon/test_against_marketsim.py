@@ -60,11 +60,11 @@ def test_a_spy_scan_fetches_the_needed_expiries_within_8_requests(market, sim_cl
     # when
     fetched = fetcher.fetch("SPY", EngineConfig(), market.now())
 
-    # then spot, the expiry probe and one request per needed expiry: at most 8 (three pair picks and up to
-    # three constant-maturity brackets they leave open). On this session: the picks at 31, 60 and 81 DTE,
-    # plus 24 (no pick below 30 DTE) and 109 (none above 90 DTE): 2 + 5 = 7 requests
+    # then spot, the expiry probe and the planned queries: at most 8. On this session the needed expiries
+    # are the picks at 31, 60 and 81 DTE, plus 24 (no pick below 30 DTE) and 109 (none above 90 DTE); SPY's
+    # narrow bands let neighbouring expiries share a query: 2 + 3 = 5 requests
     assert [(expiry - SESSION).days for expiry in fetched.expiries] == [24, 31, 60, 81, 109]
-    assert fetched.requests == 2 + len(fetched.expiries) <= 8
+    assert fetched.requests == 2 + sum(request.pages for request in fetched.requested) == 5
     assert fetched.expiries and set(np.unique(fetched.chain.expiry).astype(object)) == set(fetched.expiries)
     for is_call, target in ((True, 0.35), (False, -0.35)):
         deltas = fetched.chain.vendor_delta[fetched.chain.is_call == is_call]

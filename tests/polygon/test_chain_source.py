@@ -43,8 +43,10 @@ def test_a_spy_size_chain_takes_at_most_6_requests(spy, fetcher, mocked):
     # when
     fetched = fetcher.fetch("SPY", config, spy.as_of)
 
-    # then spot, the expiry probe and the 4 needed expiries (pair picks 28, 60, 88; 95 for the 90-day point)
-    assert fetched.requests == len(mocked.calls) == 2 + len(fetched.expiries) <= 6
+    # then spot, the expiry probe and the planned queries for the 4 needed expiries (pair picks 28, 60, 88;
+    # 95 for the 90-day point): the last two are neighbours and share one
+    assert len(fetched.expiries) == 4
+    assert fetched.requests == len(mocked.calls) == 2 + sum(r.pages for r in fetched.requested) == 5
     assert not fetched.expiries_cached
     assert list(fetched.expiries) == needed_expiries(_expiries(spy), spy.as_of, config)
     assert set(np.unique(fetched.chain.expiry).astype(object)) == set(fetched.expiries)
@@ -89,7 +91,7 @@ def test_the_second_scan_of_the_day_skips_discovery(spy, fetcher, mocked):
 
     # then only the needed expiries are asked for
     assert second.expiries_cached
-    assert second.requests == len(second.expiries) < first.requests
+    assert second.requests == sum(r.pages for r in second.requested) == first.requests - 2
 
 
 def test_a_new_day_discovers_again(spy, fetcher, mocked):
@@ -120,7 +122,16 @@ def test_a_spot_that_moved_out_of_the_band_refetches_around_the_new_spot(fetcher
 def test_a_reference_price_saves_the_spot_request(spy, fetcher, mocked):
     spy.serve(mocked)
     fetched = fetcher.fetch("SPY", EngineConfig(), spy.as_of, reference_price=601.0)
-    assert fetched.requests == 1 + len(fetched.expiries)
+    assert fetched.requests == 1 + sum(r.pages for r in fetched.requested)
+
+
+def test_a_close_the_universe_refresh_stored_saves_the_spot_request(spy, fetcher, mocked):
+    # given no scan of SPY yet, but the last session's close (scanner.chain_source.remember_reference_prices)
+    spy.serve(mocked)
+    fetcher.cache.set("ff:chain:close:SPY", b"598.0")
+    # when / then the probe goes first: no spot request
+    fetched = fetcher.fetch("SPY", EngineConfig(), spy.as_of)
+    assert fetched.requests == 1 + sum(r.pages for r in fetched.requested)
 
 
 def test_a_ticker_without_contracts_in_the_window_is_unknown(fetcher, mocked):

@@ -23,7 +23,7 @@ from scanner.chain_source import SCAN_REQUEST_BUDGET, ChainFetcher
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import scan_chain
 from scanner.polygon.client import PolygonClient
-from scanner.polygon.parse import parse_snapshot_pages
+from scanner.polygon.decode import chain_from_pages
 
 RICHEST = ("NFLX", "COIN", "TSLA", "SPY")
 YEAR = (date(2025, 1, 2), date(2025, 12, 31))
@@ -104,7 +104,7 @@ def test_the_planned_fetch_scans_like_the_whole_chain(day, name):
         as_of = sim.now()
         fetched = ChainFetcher(client, fakeredis.FakeRedis()).fetch(name, config, as_of)
         # when the same scan runs on every page of the chain (40+ requests)
-        whole = parse_snapshot_pages(client.option_chain_pages(name).pages, name)
+        whole = chain_from_pages(client.option_chain_pages(name).pages, name)
 
     # then the signals are the same: pairs, structures, strikes and figures
     def signals(chain):

@@ -248,14 +248,17 @@ class MoveTrigger:
         moved = abs(price - reference) / reference
         armed = self._armed.get(symbol)
         next_allowed = self._next_allowed_ms.get(symbol, at_ms)
+        level = self._levels[symbol]  # set by watch() for every watched ticker
         if armed is None:
-            if moved < self.threshold(symbol):
+            if moved < self._thresholds.get(symbol, self.default_threshold):
                 return None
+            if moved >= level and at_ms >= next_allowed:
+                return self._trigger(symbol, price, reference, at_ms)  # the common case: no waiting
             armed = self._arm(symbol, price, at_ms)
-            if moved < self.scan_level(symbol):
+            if moved < level:
                 self._set_due(armed, max(at_ms + self._max_wait_ms, next_allowed))
                 return None
-        elif moved < self.scan_level(symbol):
+        elif moved < level:
             return None
         if at_ms < next_allowed:
             # Deferred, not dropped: it triggers when the interval ends (see due()).

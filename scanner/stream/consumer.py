@@ -398,6 +398,7 @@ class StreamConsumer:
             self.trigger.follow_scan(symbol, price, profile)
             self.stats.scan_references += 1
         elif profile is not None:
+            # Too old to move the reference, but still the ticker's latest volatility and cost.
             self.trigger.follow_scan(symbol, float("nan"), profile)
 
     # --- dispatch (off the event loop) ---------------------------------------------------------

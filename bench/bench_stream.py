@@ -86,19 +86,34 @@ def encoded_frames() -> list[bytes]:
 
 
 def offline_trigger_count() -> int:
-    """The exact count, by the definition, independent of the consumer's code."""
+    """The exact count, by the definition, independent of the consumer's code: a move of the threshold
+    triggers unless it comes within the minimum interval of the ticker's last trigger; then it is
+    deferred, and triggers (at the price that first moved) after the first frame whose last event is
+    at or past the interval's end (the consumer asks for due moves after each frame)."""
     names, which, prices, times = events()
     reference: dict[int, float] = {}
     next_allowed: dict[int, int] = {}
+    deferred: dict[int, float] = {}  # ticker -> the price that moved during its interval
     count = 0
-    for k, p, t in zip(which.tolist(), prices.tolist(), times.tolist()):
-        ref = reference.get(k)
-        if ref is None:
-            reference[k] = p
-        elif abs(p - ref) / ref >= THRESHOLD and t >= next_allowed.get(k, t):
+    for start in range(0, EVENTS, FRAME):
+        frame = zip(which[start : start + FRAME].tolist(), prices[start : start + FRAME].tolist())
+        for (k, p), t in zip(frame, times[start : start + FRAME].tolist()):
+            ref = reference.get(k)
+            if ref is None:
+                reference[k] = p
+            elif abs(p - ref) / ref >= THRESHOLD:
+                if t >= next_allowed.get(k, t):
+                    count += 1
+                    reference[k] = p
+                    next_allowed[k] = t + MIN_INTERVAL_MS
+                    deferred.pop(k, None)
+                else:
+                    deferred.setdefault(k, p)
+        now = int(times[start + FRAME - 1])
+        for k in [k for k in deferred if next_allowed[k] <= now]:
             count += 1
-            reference[k] = p
-            next_allowed[k] = t + MIN_INTERVAL_MS
+            reference[k] = deferred.pop(k)
+            next_allowed[k] = now + MIN_INTERVAL_MS
     return count
 
 
@@ -203,6 +218,9 @@ def run_vendor_client(port: int) -> tuple[float, int]:
         for message in messages:
             if observe(message.symbol, message.price, message.timestamp) is not None:
                 triggered += 1
+        if messages:
+            # As the consumer does after each frame: moves deferred by the minimum interval.
+            triggered += len(trigger.due(messages[-1].timestamp))
 
     client = WebSocketClient(
         api_key="bench-key",

@@ -52,6 +52,7 @@ from scanner.latest import record_latest
 from scanner.models import Scan, Signal, Ticker
 from scanner.polygon.errors import MarketDataError, UnknownTickerError
 from scanner.stream.references import publish_scan_reference
+from scanner.stream.rule import atm_volatility
 from scanner.universe_view import universe
 
 logger = logging.getLogger(__name__)
@@ -314,7 +315,7 @@ def _run(scan: Scan, ticker: str, reason: str, dispatch: Callable[[Sequence[int]
         Ticker.objects.bulk_create([seen], update_conflicts=True, unique_fields=["symbol"], update_fields=written)
     report.enqueued = _announce_finished(scan, dispatch)
     if scan.outcome in (Scan.Outcome.OK, Scan.Outcome.NO_PAIR):
-        _move_stream_reference(ticker, scan.underlying_price, scan.as_of)
+        _move_stream_reference(scan)
     report.outcome, report.signals, report.alerts, report.requests = (
         scan.outcome,
         len(signals),
@@ -377,12 +378,15 @@ def known_price(ticker: str) -> float | None:
     return universe().reference_price(ticker)
 
 
-def _move_stream_reference(ticker: str, price: float | None, as_of: datetime | None) -> None:
-    """The stream measures a ticker's next move from the price at its last scan, whatever the reason."""
+def _move_stream_reference(scan: Scan) -> None:
+    """The stream measures a ticker's next move from the price at its last scan, whatever the reason,
+    and scales the move that triggers by the scan's volatility and request count."""
+    price, as_of, ticker = scan.underlying_price, scan.as_of, scan.ticker
     if price is None or price <= 0 or as_of is None:
         return
+    vol = atm_volatility(scan.term_structure)
     try:
-        publish_scan_reference(shared_redis(), ticker, price, int(as_of.timestamp() * 1000))
+        publish_scan_reference(shared_redis(), ticker, price, int(as_of.timestamp() * 1000), vol, scan.requests)
     except redis.RedisError as exc:
         # The scan and its alerts stand; the next trigger is only measured from an older price.
         logger.warning("could not move the stream reference of %s: %s", ticker, exc)

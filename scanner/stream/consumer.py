@@ -30,6 +30,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from scanner.polygon import wire
 from scanner.stream.metrics import Rates, RateWindow, StreamStats
 from scanner.stream.references import REFERENCES_CHANNEL, ReferenceStore
+from scanner.stream.rule import Profile, TriggerRule
 from scanner.stream.trigger import Move, MoveTrigger
 from scanner.stream.watchset import WATCHSET_CHANNEL, WatchSet
 
@@ -55,6 +56,7 @@ class StreamConfig:
     channel: wire.Channel
     move_threshold: float = 0.005
     min_interval_s: float = 60.0
+    rule: TriggerRule | None = None  # per-ticker scan levels and the longest wait; None: the plain rule
     stall_s: float = 30.0
     reconcile_s: float = 180.0
     metrics_interval_s: float = 60.0
@@ -91,7 +93,7 @@ class WatchSetListener(threading.Thread):
         self,
         client: redis.Redis,
         on_message: Callable[[], None],
-        on_scan_reference: Callable[[str, float, int], None] = lambda *_: None,
+        on_scan_reference: Callable[[str, float, int, Profile | None], None] = lambda *_: None,
     ) -> None:
         super().__init__(name="stream-watchset-listener", daemon=True)
         self._client = client
@@ -132,10 +134,13 @@ class WatchSetListener(threading.Thread):
         try:
             body = orjson.loads(data)
             symbol, price, at_ms = str(body["symbol"]), float(body["price"]), int(body["at_ms"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            # The scan's volatility and cost, when it announced them (the trigger rule's inputs).
+            vol, cost = body.get("vol"), body.get("requests")
+            profile = Profile(float(vol), float(cost) if cost is not None else None) if vol is not None else None
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             log.warning("ignored a malformed scan reference message: %r", data[:200])
             return
-        self._on_scan_reference(symbol, price, at_ms)
+        self._on_scan_reference(symbol, price, at_ms, profile)
 
 
 class StreamConsumer:
@@ -150,7 +155,7 @@ class StreamConsumer:
         market_now_ms: Callable[[], float] | None = None,
     ) -> None:
         self.config = config
-        self.trigger = MoveTrigger(config.move_threshold, int(config.min_interval_s * 1000))
+        self.trigger = MoveTrigger(config.move_threshold, int(config.min_interval_s * 1000), config.rule)
         self.stats = StreamStats()
         self.state = "starting"
         self.last_rates: Rates | None = None
@@ -362,6 +367,11 @@ class StreamConsumer:
             at = last.get(channel.time_key)
             if type(at) is int:
                 self._newest_event_ms = at
+        if self._newest_event_ms is not None:
+            # Armed tickers whose wait ended by the feed's own clock (one comparison when none did).
+            waited = self.trigger.due(self._newest_event_ms)
+            if waited:
+                moves += waited
         for move in moves:
             self._moved_at_ms[move.symbol] = move.at_ms
         first_references = self.trigger.take_first_references()
@@ -381,12 +391,15 @@ class StreamConsumer:
         elif status.status not in (wire.CONNECTED, wire.AUTH_SUCCESS, "success"):
             log.info("server status %s: %s", status.status, status.message)
 
-    def _follow_scan(self, symbol: str, price: float, at_ms: int) -> None:
+    def _follow_scan(self, symbol: str, price: float, at_ms: int, profile: Profile | None = None) -> None:
         """A completed scan saw ``price`` at ``at_ms``: measure the next move from it, unless a later
-        trigger has already moved the reference."""
+        trigger has already moved the reference. Its volatility and cost set the ticker's scan level."""
         if at_ms >= self._moved_at_ms.get(symbol, 0):
-            self.trigger.follow_scan(symbol, price)
+            self.trigger.follow_scan(symbol, price, profile)
             self.stats.scan_references += 1
+        elif profile is not None:
+            # Too old to move the reference, but still the ticker's latest volatility and cost.
+            self.trigger.follow_scan(symbol, float("nan"), profile)
 
     # --- dispatch (off the event loop) ---------------------------------------------------------
     async def _dispatch_loop(self) -> None:
@@ -440,7 +453,7 @@ class StreamConsumer:
         for symbol in added:
             if symbol not in references and symbol in watch.last_scan_prices:
                 references[symbol] = watch.last_scan_prices[symbol]
-        self.trigger.watch(watch.symbols, watch.thresholds, references)
+        self.trigger.watch(watch.symbols, watch.thresholds, references, watch.profiles)
         self.trigger.unwatch(removed)
         self.stats.watched = len(watch.symbols)
         if added or removed:
@@ -476,6 +489,7 @@ class StreamConsumer:
         counts = self.trigger.counts
         self.stats.events, self.stats.triggers = counts.events, counts.triggers
         self.stats.suppressed, self.stats.ignored = counts.suppressed, counts.ignored
+        self.stats.waited = counts.waited
 
     def snapshot(self) -> StreamStats:
         self._sync_counts()

@@ -16,6 +16,7 @@ class StreamStats:
     ignored: int = 0
     triggers: int = 0
     suppressed: int = 0
+    waited: int = 0  # triggers at the end of a move's longest wait
     enqueued: int = 0
     coalesced: int = 0
     scan_references: int = 0

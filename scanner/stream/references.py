@@ -12,10 +12,22 @@ REFERENCES_KEY = "ff:stream:ref"
 REFERENCES_CHANNEL = "ff:stream:scanned"
 
 
-def publish_scan_reference(client: redis.Redis, symbol: str, price: float, at_ms: int) -> None:
-    """The price a scan saw at market time ``at_ms``: stored for restarts and announced to the consumer."""
+def publish_scan_reference(
+    client: redis.Redis,
+    symbol: str,
+    price: float,
+    at_ms: int,
+    vol: float | None = None,
+    requests: int | None = None,
+) -> None:
+    """The price a scan saw at market time ``at_ms``: stored for restarts and announced to the consumer,
+    with the scan's ATM volatility and chain requests when known (the trigger rule's inputs; after a
+    restart they come from the database)."""
     ReferenceStore(client).save({symbol: price})
-    client.publish(REFERENCES_CHANNEL, orjson.dumps({"symbol": symbol, "price": price, "at_ms": at_ms}))
+    message: dict = {"symbol": symbol, "price": price, "at_ms": at_ms}
+    if vol is not None:
+        message["vol"], message["requests"] = vol, requests
+    client.publish(REFERENCES_CHANNEL, orjson.dumps(message))
 
 
 class ReferenceStore:

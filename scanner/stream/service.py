@@ -32,6 +32,7 @@ from scanner.stream.consumer import (
 from scanner.stream.health import write_health
 from scanner.stream.leader import LeaderLock
 from scanner.stream.metrics import StreamStats
+from scanner.stream.rule import TriggerRule
 from scanner.stream.trigger import Move
 from scanner.stream.watchset import WatchSet, load_watch_set
 
@@ -62,11 +63,23 @@ def config_from_settings(**overrides) -> StreamConfig:
         channel=wire.channel(settings.STREAM_CHANNEL),
         move_threshold=settings.STREAM_MOVE_THRESHOLD,
         min_interval_s=settings.STREAM_MIN_INTERVAL_S,
+        rule=trigger_rule_from_settings(),
         stall_s=settings.STREAM_STALL_S,
         reconcile_s=settings.STREAM_RECONCILE_S,
         metrics_interval_s=settings.STREAM_METRICS_INTERVAL_S,
     )
     return replace(config, **overrides)
+
+
+def trigger_rule_from_settings() -> TriggerRule | None:
+    """The STREAM_* trigger rule; None (every ticker scans on the move itself) when the wait is 0."""
+    if settings.STREAM_MAX_WAIT_S <= 0:
+        return None
+    return TriggerRule(
+        max_wait_s=settings.STREAM_MAX_WAIT_S,
+        reference_vol=settings.STREAM_REFERENCE_VOL,
+        reference_cost=settings.STREAM_REFERENCE_COST,
+    )
 
 
 def database_watch_set() -> WatchSet:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import orjson
 import redis
 
+from scanner.stream.rule import Profile, atm_volatility
+
 WATCHSET_CHANNEL = "ff:watchset"
 
 log = logging.getLogger(__name__)
@@ -24,10 +26,12 @@ class WatchSet:
     symbols: frozenset[str]
     thresholds: dict[str, float] = field(default_factory=dict)
     last_scan_prices: dict[str, float] = field(default_factory=dict)
+    profiles: dict[str, Profile] = field(default_factory=dict)  # from each ticker's last scan
 
 
 def load_watch_set() -> WatchSet:
-    """The watch set, move thresholds and last scan prices from the database (blocking: call off the loop)."""
+    """The watch set, move thresholds, last scan prices and the trigger rule's inputs (the last scan's
+    ATM volatility and chain requests) from the database (blocking: call off the loop)."""
     from accounts.models import Subscription
     from market.clock import market_now, trading_day
     from scanner.models import Ticker
@@ -37,13 +41,19 @@ def load_watch_set() -> WatchSet:
     symbols.update(universe().tickers(trading_day(market_now())))
     thresholds: dict[str, float] = {}
     last_scan_prices: dict[str, float] = {}
-    rows = Ticker.objects.filter(symbol__in=symbols).values_list("symbol", "move_threshold", "last_scan_price")
-    for symbol, threshold, price in rows:
+    profiles: dict[str, Profile] = {}
+    rows = Ticker.objects.filter(symbol__in=symbols).values_list(
+        "symbol", "move_threshold", "last_scan_price", "last_scan__requests", "last_scan__term_structure"
+    )
+    for symbol, threshold, price, requests, term_structure in rows:
         if threshold is not None:
             thresholds[symbol] = threshold
         if price is not None:
             last_scan_prices[symbol] = price
-    return WatchSet(frozenset(symbols), thresholds, last_scan_prices)
+        vol = atm_volatility(term_structure)
+        if vol is not None:
+            profiles[symbol] = Profile(vol, float(requests) if requests is not None else None)
+    return WatchSet(frozenset(symbols), thresholds, last_scan_prices, profiles)
 
 
 def publish_watchset_change(

@@ -157,6 +157,27 @@ def test_a_heartbeat_scan_moves_the_stream_reference_to_its_price(sim):
     assert references.load([HOT]) == {HOT: pytest.approx(scan.underlying_price)}
 
 
+def test_a_scan_announces_its_volatility_and_request_count_to_the_stream(sim):
+    import orjson
+
+    from forwardfactor.shared_state import shared_redis
+    from scanner.stream.references import REFERENCES_CHANNEL
+    from scanner.stream.rule import atm_volatility
+
+    # given someone listening on the stream's scan channel
+    pubsub = shared_redis().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(REFERENCES_CHANNEL)
+    # when a scan runs
+    result = scan_ticker.apply(args=[HOT, "manual"]).get()
+    # then its announcement carries the trigger rule's inputs: its ATM volatility and its requests
+    scan = Scan.objects.get(pk=result["scan_id"])
+    message = wait_for(lambda: pubsub.get_message(timeout=0.2), what="the scan's announcement")
+    body = orjson.loads(message["data"])
+    pubsub.close()
+    assert body["symbol"] == HOT and body["requests"] == scan.requests > 0
+    assert body["vol"] == atm_volatility(scan.term_structure) > 0
+
+
 def test_a_scan_without_data_leaves_the_stream_reference_alone(sim):
     from forwardfactor.shared_state import shared_redis
     from scanner.stream.references import ReferenceStore

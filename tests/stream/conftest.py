@@ -116,6 +116,7 @@ def start_stream(redis_client) -> Iterator[Callable[..., RunningStream]]:
             "test-key",
             wire.channel(kwargs.pop("channel", "A")),
             min_interval_s=kwargs.pop("min_interval_s", 60),
+            rule=kwargs.pop("rule", None),
             stall_s=kwargs.pop("stall_s", 30),
             backoff_initial_s=0.1,
             backoff_max_s=1.0,

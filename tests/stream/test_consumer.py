@@ -117,6 +117,32 @@ def test_an_older_scan_does_not_undo_a_newer_trigger(scripted_market, start_stre
     assert running.consumer.trigger.reference("AAPL") == 100.7
 
 
+def test_a_scans_volatility_and_cost_set_the_scan_level_and_a_smaller_move_waits_its_turn(
+    scripted_market, start_stream, redis_client
+):
+    from scanner.stream.references import publish_scan_reference
+    from scanner.stream.rule import TriggerRule
+
+    # given a consumer with the trigger rule (30 % and 4 requests scan on 0.5 %; moves wait 30 s at most)
+    sim, tape = scripted_market
+    running = start_stream(sim.ws_url, {"AAPL"}, rule=TriggerRule(max_wait_s=30, reference_vol=0.3, reference_cost=4))
+    wait_for(lambda: "AAPL" in subscribed(sim) and listening_for_scans(redis_client), what="the subscriptions")
+    # when a scan at 100 reports 60 % volatility and 16 requests (a scan level of 2 %)
+    publish_scan_reference(redis_client, "AAPL", 100.0, T0, vol=0.6, requests=16)
+    wait_for(lambda: running.consumer.stats.scan_references == 1, what="the scan to reach the consumer")
+    assert running.consumer.trigger.scan_level("AAPL") == 0.02
+    # and AAPL moves 0.6 %, drifts back, and the feed's clock passes the 30 s wait
+    tape.send(aggregate("AAPL", 100.6, T0 + 1000), aggregate("AAPL", 100.3, T0 + 20_000))
+    wait_for(lambda: processed(running, 2), what="two events through the trigger")
+    assert running.moves == []
+    tape.send(aggregate("AAPL", 100.2, T0 + 31_000))
+    wait_for(lambda: running.moves, what="the move at the end of its wait")
+    result = running.stop()
+    # then the 0.6 % move is scanned when its wait ends, by the feed's time
+    assert [(m.reference, m.price, m.at_ms) for m in running.moves] == [(100.0, 100.6, T0 + 31_000)]
+    assert result.stats.waited == 1
+
+
 def test_a_restart_keeps_the_reference(scripted_market, start_stream, redis_client):
     # given a reference of 100.6 left in Redis by an earlier run
     sim, tape = scripted_market

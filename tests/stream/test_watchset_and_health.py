@@ -94,6 +94,30 @@ def test_the_heartbeat_enqueues_only_stale_watched_tickers(trader, market, sim_c
     assert due == ["MSFT", "NVDA"]
 
 
+def test_the_watch_set_carries_each_tickers_volatility_and_cost_from_its_last_scan(trader, market, sim_clock):
+    # given AAPL scanned (5 requests; ATM IV 45 % two days out, 31 % eleven days out) and MSFT never
+    from accounts.models import Subscription
+    from scanner.models import Scan, Ticker
+    from scanner.stream.rule import Profile
+    from scanner.stream.watchset import load_watch_set
+
+    for symbol in ("AAPL", "MSFT"):
+        Subscription.objects.create(user=trader, ticker=symbol)
+    points = [
+        {"expiry": "2026-12-02", "dte": 2, "atm_iv": 0.45, "source": "chain"},
+        {"expiry": "2026-12-11", "dte": 11, "atm_iv": 0.31, "source": "probe"},
+    ]
+    scan = Scan.objects.create(
+        ticker="AAPL", reason="move", started_at=timezone.now(), requests=5, term_structure=points
+    )
+    Ticker.objects.create(symbol="AAPL", last_scan=scan, last_scan_price=100.0)
+    # when the consumer loads the watch set
+    watch = load_watch_set()
+    # then AAPL's trigger profile is the settled expiry's IV and the scan's requests; MSFT has none
+    assert watch.symbols == {"AAPL", "MSFT"}
+    assert watch.profiles == {"AAPL": Profile(0.31, 5.0)}
+
+
 def test_the_heartbeat_does_nothing_outside_a_session(trader):
     # given a Saturday by the data source's clock and a subscribed ticker
     from accounts.models import Subscription

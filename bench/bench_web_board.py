@@ -18,6 +18,8 @@ import random
 import statistics
 import time
 
+from bench.pages import on_throwaway_postgres
+
 TICKERS = 1_000
 USERS = 10_000
 FOLLOWS_EACH = 3
@@ -33,21 +35,7 @@ SEED = 13
 
 
 def run() -> list[dict]:
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print("   skipped: needs DATABASE_URL=postgres://… (the board's figure is PostgreSQL's)")
-        return []
-    from django.test.utils import setup_test_environment, teardown_test_environment
-
-    setup_test_environment()
-    original_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        return _measure()
-    finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
-        teardown_test_environment()
+    return on_throwaway_postgres(_measure, "the board's time")
 
 
 def _measure() -> list[dict]:

@@ -15,7 +15,8 @@ Metrics:
 from __future__ import annotations
 
 import statistics
-import time
+
+from bench.pages import on_throwaway_postgres, time_page
 
 CLOSED = 2000
 OPEN = 200
@@ -24,26 +25,11 @@ GOAL_MS = 100
 
 
 def run() -> list[dict]:
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        print("   skipped: needs DATABASE_URL=postgres://… (the page's queries are measured on PostgreSQL)")
-        return []
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # the test Client's host name is allowed
-    original_name = connection.settings_dict["NAME"]
-    connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
-        return _measure()
-    finally:
-        connection.creation.destroy_test_db(original_name, verbosity=0)
+    return on_throwaway_postgres(_measure, "the page's time")
 
 
 def _measure() -> list[dict]:
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from testing.paper_trades import varied_book
     from trades.models import PaperTrade
@@ -55,21 +41,13 @@ def _measure() -> list[dict]:
     )
     client = Client()
     path = "/track-record/"
-    for _ in range(WARMUP):
-        assert client.get(path).status_code == 200
-    times = []
-    for _ in range(ROUNDS):
-        started = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    with CaptureQueriesContext(connection) as queries:
-        client.get(path)
+    measured = time_page(client, path, WARMUP, ROUNDS)
+    times, response, queries = measured.times_ms, measured.response, measured.queries
     assert response.context["record"].closed_count == CLOSED
     median = statistics.median(times)
     print(
         f"   {len(response.content) / 1024:.0f} KiB page; min {min(times):.1f} ms, median {median:.1f} ms, "
-        f"max {max(times):.1f} ms; {len(queries)} queries"
+        f"max {max(times):.1f} ms; {queries} queries"
     )
     return [
         {
@@ -82,7 +60,7 @@ def _measure() -> list[dict]:
         },
         {
             "name": "web.track_record_queries",
-            "value": len(queries),
+            "value": queries,
             "unit": "queries",
             "baseline": None,
             "ratio": None,

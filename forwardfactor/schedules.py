@@ -9,7 +9,10 @@ themselves check the NYSE calendar, so a holiday or an early close costs one no-
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from django.db import migrations
 
 NEW_YORK = "America/New_York"
 
@@ -114,3 +117,44 @@ def install_schedule(crontab_model, periodic_task_model, entries=DISCOVERY_SCHED
 
 def uninstall_schedule(periodic_task_model, entries=DISCOVERY_SCHEDULE) -> None:
     periodic_task_model.objects.filter(name__in=[entry.name for entry in entries]).delete()
+
+
+@dataclass(frozen=True)
+class IntervalEntry:
+    """A beat entry that runs every ``every`` ``period`` (seconds, minutes) around the clock."""
+
+    name: str
+    task: str
+    every: int
+    period: str
+    description: str
+    expire_seconds: int
+
+
+def schedule_migration(entries: Sequence[CrontabEntry | IntervalEntry]) -> migrations.RunPython:
+    """The data-migration operation that installs ``entries`` (kept when they exist: an operator's edits
+    stay) and removes them when migrated back."""
+
+    def install(apps, schema_editor) -> None:
+        periodic_task = apps.get_model("django_celery_beat", "PeriodicTask")
+        crontabs = [entry for entry in entries if isinstance(entry, CrontabEntry)]
+        install_schedule(apps.get_model("django_celery_beat", "CrontabSchedule"), periodic_task, crontabs)
+        interval_model = apps.get_model("django_celery_beat", "IntervalSchedule")
+        for entry in entries:
+            if isinstance(entry, IntervalEntry) and not periodic_task.objects.filter(name=entry.name).exists():
+                every, _ = interval_model.objects.get_or_create(every=entry.every, period=entry.period)
+                periodic_task.objects.create(
+                    name=entry.name,
+                    task=entry.task,
+                    interval=every,
+                    args="[]",
+                    kwargs=json.dumps({}),
+                    expire_seconds=entry.expire_seconds,
+                    description=entry.description,
+                    enabled=True,
+                )
+
+    def uninstall(apps, schema_editor) -> None:
+        uninstall_schedule(apps.get_model("django_celery_beat", "PeriodicTask"), entries)
+
+    return migrations.RunPython(install, uninstall)

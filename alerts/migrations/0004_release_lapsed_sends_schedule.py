@@ -4,30 +4,17 @@
 
 from django.db import migrations
 
-NAME = "alerts: release messages of dead send tasks every 20 seconds"
+from forwardfactor.schedules import IntervalEntry, schedule_migration
 
-
-def install(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    if PeriodicTask.objects.filter(name=NAME).exists():
-        return
-    every, _ = IntervalSchedule.objects.get_or_create(every=20, period="seconds")
-    PeriodicTask.objects.create(
-        name=NAME,
-        task="alerts.release_lapsed_sends",
-        interval=every,
-        args="[]",
-        kwargs="{}",
-        expire_seconds=20,
-        description="Messages left sending by a dead send task (its lease, renewed while it lives, lapsed) go "
-        "back to pending and are queued again; a re-send checks the SMTP receipts and keeps its Message-ID.",
-        enabled=True,
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+ENTRY = IntervalEntry(
+    name="alerts: release messages of dead send tasks every 20 seconds",
+    task="alerts.release_lapsed_sends",
+    every=20,
+    period="seconds",
+    description="Messages left sending by a dead send task (its lease, renewed while it lives, lapsed) go "
+    "back to pending and are queued again; a re-send checks the SMTP receipts and keeps its Message-ID.",
+    expire_seconds=20,
+)
 
 
 class Migration(migrations.Migration):
@@ -37,4 +24,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration([ENTRY])]

@@ -2,15 +2,7 @@
 
 from django.db import migrations
 
-from forwardfactor.schedules import install_schedule, uninstall_schedule
-
-
-def install(apps, schema_editor):
-    install_schedule(apps.get_model("django_celery_beat", "CrontabSchedule"), apps.get_model("django_celery_beat", "PeriodicTask"))
-
-
-def uninstall(apps, schema_editor):
-    uninstall_schedule(apps.get_model("django_celery_beat", "PeriodicTask"))
+from forwardfactor.schedules import DISCOVERY_SCHEDULE, schedule_migration
 
 
 class Migration(migrations.Migration):
@@ -20,4 +12,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration(DISCOVERY_SCHEDULE)]

@@ -4,30 +4,17 @@
 
 from django.db import migrations
 
-NAME = "stream: heartbeat every 10 minutes"
+from forwardfactor.schedules import IntervalEntry, schedule_migration
 
-
-def install(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    if PeriodicTask.objects.filter(name=NAME).exists():
-        return
-    every, _ = IntervalSchedule.objects.get_or_create(every=10, period="minutes")
-    PeriodicTask.objects.create(
-        name=NAME,
-        task="scanner.tasks.stream_heartbeat",
-        interval=every,
-        args="[]",
-        kwargs="{}",
-        expire_seconds=9 * 60,
-        description="Rescans watched tickers not scanned in the last HEARTBEAT_STALE_MINUTES (default 60); "
-        "does nothing outside market sessions.",
-        enabled=True,
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+ENTRY = IntervalEntry(
+    name="stream: heartbeat every 10 minutes",
+    task="scanner.tasks.stream_heartbeat",
+    every=10,
+    period="minutes",
+    description="Rescans watched tickers not scanned in the last HEARTBEAT_STALE_MINUTES (default 60); "
+    "does nothing outside market sessions.",
+    expire_seconds=9 * 60,
+)
 
 
 class Migration(migrations.Migration):
@@ -37,4 +24,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration([ENTRY])]

@@ -4,30 +4,17 @@
 
 from django.db import migrations
 
-NAME = "scans: re-queue abandoned scans every 20 seconds"
+from forwardfactor.schedules import IntervalEntry, schedule_migration
 
-
-def install(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    if PeriodicTask.objects.filter(name=NAME).exists():
-        return
-    every, _ = IntervalSchedule.objects.get_or_create(every=20, period="seconds")
-    PeriodicTask.objects.create(
-        name=NAME,
-        task="scanner.tasks.requeue_abandoned_scans",
-        interval=every,
-        args="[]",
-        kwargs="{}",
-        expire_seconds=20,
-        description="Scans left running by a dead worker (lock lease expired, or silent for SCAN_STALE_SECONDS) "
-        "are marked failed and scanned again under a new task.",
-        enabled=True,
-    )
-
-
-def uninstall(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
+ENTRY = IntervalEntry(
+    name="scans: re-queue abandoned scans every 20 seconds",
+    task="scanner.tasks.requeue_abandoned_scans",
+    every=20,
+    period="seconds",
+    description="Scans left running by a dead worker (lock lease expired, or silent for SCAN_STALE_SECONDS) "
+    "are marked failed and scanned again under a new task.",
+    expire_seconds=20,
+)
 
 
 class Migration(migrations.Migration):
@@ -37,4 +24,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration([ENTRY])]

@@ -2,19 +2,7 @@
 
 from django.db import migrations
 
-from forwardfactor.schedules import EARNINGS_SCHEDULE, install_schedule, uninstall_schedule
-
-
-def install(apps, schema_editor):
-    install_schedule(
-        apps.get_model("django_celery_beat", "CrontabSchedule"),
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        EARNINGS_SCHEDULE,
-    )
-
-
-def uninstall(apps, schema_editor):
-    uninstall_schedule(apps.get_model("django_celery_beat", "PeriodicTask"), EARNINGS_SCHEDULE)
+from forwardfactor.schedules import EARNINGS_SCHEDULE, schedule_migration
 
 
 class Migration(migrations.Migration):
@@ -24,4 +12,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration(EARNINGS_SCHEDULE)]

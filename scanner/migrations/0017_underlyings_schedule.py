@@ -3,19 +3,7 @@
 
 from django.db import migrations
 
-from forwardfactor.schedules import UNDERLYINGS_SCHEDULE, install_schedule, uninstall_schedule
-
-
-def install(apps, schema_editor):
-    install_schedule(
-        apps.get_model("django_celery_beat", "CrontabSchedule"),
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        UNDERLYINGS_SCHEDULE,
-    )
-
-
-def uninstall(apps, schema_editor):
-    uninstall_schedule(apps.get_model("django_celery_beat", "PeriodicTask"), UNDERLYINGS_SCHEDULE)
+from forwardfactor.schedules import UNDERLYINGS_SCHEDULE, schedule_migration
 
 
 class Migration(migrations.Migration):
@@ -25,4 +13,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration(UNDERLYINGS_SCHEDULE)]

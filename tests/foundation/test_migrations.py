@@ -253,7 +253,8 @@ def seed(apps, *, alert_app: str, universe_app: str) -> dict[str, int]:
         change_message="[]",
     )
     for name in SCHEDULE_MIGRATIONS:
-        importlib.import_module(name).install(apps, None)
+        (operation,) = importlib.import_module(name).Migration.operations
+        operation.code(apps, None)
     assert get("django_celery_beat", "PeriodicTask").objects.exists()
     return {
         "user": user.pk,

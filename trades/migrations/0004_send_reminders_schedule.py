@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from forwardfactor.schedules import CrontabEntry, install_schedule, uninstall_schedule
+from forwardfactor.schedules import CrontabEntry, schedule_migration
 
 SCHEDULE = (
     CrontabEntry(
@@ -19,18 +19,6 @@ SCHEDULE = (
 )
 
 
-def install(apps, schema_editor):
-    install_schedule(
-        apps.get_model("django_celery_beat", "CrontabSchedule"),
-        apps.get_model("django_celery_beat", "PeriodicTask"),
-        SCHEDULE,
-    )
-
-
-def uninstall(apps, schema_editor):
-    uninstall_schedule(apps.get_model("django_celery_beat", "PeriodicTask"), SCHEDULE)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -38,4 +26,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(install, uninstall)]
+    operations = [schedule_migration(SCHEDULE)]

@@ -65,3 +65,27 @@ def test_a_scan_opens_the_trades_of_its_qualifying_signals_and_a_later_scan_mark
         assert mark.fill == pytest.approx(fills.closing_credit(mark.legs, 0.25).fill)
     assert Mark.objects.exists()
     assert PaperTrade.objects.filter(status=PaperTrade.Status.OPEN).count() == PaperTrade.objects.count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scans_requested_together_on_a_real_worker_open_each_trade_once(sim, live_worker):
+    from scanner.tasks import scan_ticker
+
+    # when scans of the name are requested two at a time, in three waves, on a worker running two at once
+    results = []
+    for _ in range(3):
+        wave = [scan_ticker.apply_async(args=[HOT, "manual"], ignore_result=False) for _ in range(2)]
+        results += [request.get(timeout=120) for request in wave]
+    # then each wave scanned (its second request deferred to the first, or run after it): the same
+    # qualifying signals reached the trades hook at least three times
+    outcomes = [result["outcome"] for result in results]
+    assert outcomes.count(Scan.Outcome.OK) >= 3, outcomes
+    # and every qualifying spread has exactly one paper trade
+    keys = list(PaperTrade.objects.values_list("ticker", "pair", "structure", "front_expiry", "back_expiry", "strikes"))
+    assert keys and len(keys) == len(set(keys))
+    qualifying = {
+        (s.ticker, s.pair, s.structure, s.front_expiry, s.back_expiry)
+        for s in Signal.objects.filter(ticker=HOT)
+        if not rules.rejections(s.data, 0.20)
+    }
+    assert {key[:5] for key in keys} == qualifying

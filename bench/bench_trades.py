@@ -174,7 +174,7 @@ def full_chain_marks(client, tickers: list[str], now: datetime) -> int:
     quotes = {
         (ticker, (q.contract_type, q.expiry.isoformat(), float(q.strike))): q for ticker, rows in answers for q in rows
     }
-    daily_marks.mark_from_quotes(daily_marks.needing_a_mark(now, None), quotes, now)
+    daily_marks.mark_from_quotes(*daily_marks.needing_a_mark(now, None), quotes, now)
     exits.close_due_trades(now)
     return client.requests_made
 

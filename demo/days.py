@@ -30,16 +30,16 @@ RICH_NAMES: tuple[tuple[str, float, float, float], ...] = (
     ("CURVE", 58.0, 0.15, -0.55),
 )
 RICH_VOLUME = 20_000_000
-# The rounds of scans in each further session (New York time), then the exit task near the close.
+# The rounds of scans in each further session (New York time), then the beat's daily targeted mark of
+# the open trades' very contracts, then its exit task, near the close.
 SCAN_TIMES = (time(10, 0), time(15, 30))
+DAILY_MARK_AT = time(15, 40)
 CLOSE_TASK_AT = time(15, 45)
 # By default the exit rule holds a calendar until the day before its front expiry (about a month): the
-# demo's trades close after this many days (TRADES_MAX_HOLD_DAYS), unless a run sets its own. A few
-# hours: a trade is marked only by a scan quoting its very contracts (the strikes nearest the money,
-# the expiries nearest the pair's days), which a day or more later have often moved on, and a trade
-# closing without such a mark closes unquoted (no_quote). Opened at 10:00, a trade closes at 15:30;
-# opened at 15:30, at the next morning's round.
-DEMO_HOLD_DAYS = 0.2
+# demo's trades close after this many days (TRADES_MAX_HOLD_DAYS), unless a run sets its own. The
+# maximum hold ends at a session's exit time (15:45), just after the daily mark has quoted the trade's
+# own legs: a trade opened on one day closes at the next day's exit on that day's quotes.
+DEMO_HOLD_DAYS = 1.0
 
 
 @dataclass
@@ -48,7 +48,8 @@ class DayReport:
     watched: int
     scans: int
     opened: int
-    closed: int  # by the day's scans (max hold, take-profit) and the exit task
+    marked: int  # by the daily targeted mark
+    closed: int  # by the day's scans (take-profit), the daily mark and the exit task
     open_at_close: int
 
 
@@ -90,7 +91,7 @@ def play_days(sim: MarketSimServer, say: Say, days: int, since: datetime) -> lis
     from scanner.scanning import scan_and_alert
     from scanner.stream.watchset import load_watch_set
     from trades.models import PaperTrade
-    from trades.tasks import close_due_trades
+    from trades.tasks import close_due_trades, mark_open_trades
 
     reports = []
     trades = run_trades(since)
@@ -108,13 +109,16 @@ def play_days(sim: MarketSimServer, say: Say, days: int, since: datetime) -> lis
             for symbol in symbols:
                 report = scan_and_alert(symbol, "heartbeat")
                 scans += report.outcome not in ("skipped", "deferred")
+        sim.clock.set(at(day, DAILY_MARK_AT))
+        marked = mark_open_trades.apply().get()  # the beat's tasks, run here at the market's time
         sim.clock.set(at(day, CLOSE_TASK_AT))
-        close_due_trades.apply()  # the beat's exit task, run here at the market's time
+        close_due_trades.apply()
         report = DayReport(
             day=day.isoformat(),
             watched=watched,
             scans=scans,
             opened=trades.exclude(pk__in=before_open).count(),
+            marked=marked.get("marked", 0),
             closed=trades.filter(status=PaperTrade.Status.CLOSED).count() - closed_before,
             open_at_close=trades.filter(status=PaperTrade.Status.OPEN).count(),
         )
@@ -122,7 +126,8 @@ def play_days(sim: MarketSimServer, say: Say, days: int, since: datetime) -> lis
         say(
             f"Day {number} ({day:%a %Y-%m-%d}): {report.scans} scans of {report.watched} watched tickers at "
             f"{', '.join(f'{t:%H:%M}' for t in SCAN_TIMES)}; {report.opened} paper trades opened, "
-            f"{report.closed} closed, {report.open_at_close} open at the close."
+            f"{report.marked} marked at {DAILY_MARK_AT:%H:%M} from their own contracts, {report.closed} closed, "
+            f"{report.open_at_close} open at the close."
         )
     return reports
 

@@ -1,4 +1,5 @@
-"""The daily targeted mark: near the close, fetch exactly the open trades' legs and mark every trade.
+"""The daily targeted mark: near the close, fetch exactly the open trades' legs and mark every trade,
+the paper trades and the users' placed trades alike.
 
 Open trades are grouped by (underlying, expiry) over their legs; each group is one chain snapshot
 filtered to that expiry and to the band of strikes its legs use (and to one contract type when they
@@ -31,8 +32,8 @@ from scanner.polygon.client import PolygonClient
 from scanner.polygon.errors import AuthError, MarketDataError, NotEntitledError, TransientError
 from scanner.polygon.market_types import ContractQuote
 from trades import exits
-from trades.marking import Contract, mark_trades
-from trades.models import PaperTrade
+from trades.marking import Contract, mark_placed_trades, mark_trades
+from trades.models import PaperTrade, PlacedTrade
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +53,19 @@ class Fetch:
 
 @dataclass
 class DailyMarkReport:
-    trades: int = 0  # open trades that needed a mark
+    trades: int = 0  # open paper trades that needed a mark
+    placed: int = 0  # open placed trades that needed a mark
     fetches: int = 0  # (underlying, expiry) groups
     requests: int = 0  # HTTP requests, pages and retries included
     marked: int = 0
+    placed_marked: int = 0
     unquoted_legs: int = 0  # legs that kept their last quote
     failed: list[str] = field(default_factory=list)  # "TICKER EXPIRY: reason"
     closed: int = 0
 
     def as_dict(self) -> dict:
-        return {k: getattr(self, k) for k in ("trades", "fetches", "requests", "marked", "unquoted_legs", "closed")} | {
-            "failed": len(self.failed)
-        }
+        counts = ("trades", "placed", "fetches", "requests", "marked", "placed_marked", "unquoted_legs", "closed")
+        return {k: getattr(self, k) for k in counts} | {"failed": len(self.failed)}
 
 
 def mark_window_start(now: datetime) -> datetime | None:
@@ -77,7 +79,7 @@ def mark_window_start(now: datetime) -> datetime | None:
     return start if now >= start else None
 
 
-def fetches_for(trades: Iterable[PaperTrade]) -> dict[tuple[str, date], Fetch]:
+def fetches_for(trades: Iterable[PaperTrade | PlacedTrade]) -> dict[tuple[str, date], Fetch]:
     """One fetch per (underlying, expiry) the trades' legs use, banded to their strikes."""
     strikes: dict[tuple[str, date], list[float]] = defaultdict(list)
     types: dict[tuple[str, date], set[str]] = defaultdict(set)
@@ -92,13 +94,16 @@ def fetches_for(trades: Iterable[PaperTrade]) -> dict[tuple[str, date], Fetch]:
     }
 
 
-def needing_a_mark(now: datetime, since: datetime | None) -> list[PaperTrade]:
-    """Open trades opened before ``now``, less those marked in full (by a scan or an earlier run) since
-    ``since``."""
-    trades = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, opened_at__lt=now)
+def needing_a_mark(now: datetime, since: datetime | None) -> tuple[list[PaperTrade], list[PlacedTrade]]:
+    """Open paper and placed trades opened before ``now``, less those marked in full (by a scan or an
+    earlier run) since ``since``."""
+    paper = PaperTrade.objects.filter(status=PaperTrade.Status.OPEN, opened_at__lt=now)
+    placed = PlacedTrade.objects.filter(status=PlacedTrade.Status.OPEN, quoted_at__lt=now)
     if since is not None:
-        trades = trades.exclude(Q(last_mark_complete=True) & Q(last_mark_at__gte=since))
-    return list(trades.only("pk", "ticker", "legs").order_by("pk"))
+        marked = Q(last_mark_complete=True) & Q(last_mark_at__gte=since)
+        paper, placed = paper.exclude(marked), placed.exclude(marked)
+    fields = ("pk", "ticker", "legs")
+    return list(paper.only(*fields).order_by("pk")), list(placed.only(*fields, "paper_trade").order_by("pk"))
 
 
 def fetch_quotes(
@@ -132,9 +137,13 @@ def fetch_quotes(
 
 
 def mark_from_quotes(
-    trades: list[PaperTrade], quotes: dict[tuple[str, Contract], ContractQuote], now: datetime
-) -> tuple[int, int]:
-    """Mark ``trades`` (locked, one transaction) from the fetched quotes; (trades marked, legs unquoted)."""
+    trades: list[PaperTrade],
+    placed: list[PlacedTrade],
+    quotes: dict[tuple[str, Contract], ContractQuote],
+    now: datetime,
+) -> tuple[list, int]:
+    """Mark ``trades`` and then ``placed`` (locked, one transaction) from the fetched quotes; the paper
+    trades' marks and how many placed trades were marked."""
     stale_before = now - timedelta(minutes=settings.STALE_QUOTE_MINUTES)
     by_ticker: dict[str, dict[Contract, dict]] = defaultdict(dict)
     for (ticker, contract), quote in quotes.items():
@@ -143,8 +152,9 @@ def mark_from_quotes(
     with transaction.atomic():
         open_ones = PaperTrade.objects.filter(pk__in=[trade.pk for trade in trades], status=PaperTrade.Status.OPEN)
         marks = mark_trades(open_ones, by_ticker, now)
-    marked, unquoted = len(marks), sum(len(mark.unquoted) for mark in marks)
-    return marked, unquoted
+        placed_open = PlacedTrade.objects.filter(pk__in=[trade.pk for trade in placed], status=PlacedTrade.Status.OPEN)
+        placed_marked = mark_placed_trades(placed_open, by_ticker, now, marks)
+    return marks, placed_marked
 
 
 def mark_open_trades(
@@ -153,12 +163,12 @@ def mark_open_trades(
     """Fetch the legs of the open trades needing a mark, mark them at ``now``, then close the due ones."""
     now = now.astimezone(UTC)  # the quotes' time as the scans store it
     report = DailyMarkReport()
-    trades = needing_a_mark(now, since)
-    report.trades = len(trades)
+    trades, placed = needing_a_mark(now, since)
+    report.trades, report.placed = len(trades), len(placed)
     transient: TransientError | None = None
-    if trades:
+    if trades or placed:
         client = (client or market_provider().client).counting()
-        fetches = fetches_for(trades)
+        fetches = fetches_for([*trades, *placed])
         report.fetches = len(fetches)
         quotes, failed = fetch_quotes(client, fetches.values())
         report.requests = client.requests_made
@@ -167,14 +177,16 @@ def mark_open_trades(
             logger.warning("daily mark: %s %s not fetched: %s", ticker, expiry.isoformat(), exc)
             if isinstance(exc, TransientError):
                 transient = transient or exc
+
         # A trade with a leg in a failed group is left for the retry (or the next run): a missing answer
         # is not a missing quote.
-        markable = [
-            trade
-            for trade in trades
-            if not any((trade.ticker, date.fromisoformat(leg["expiry"])) in failed for leg in trade.legs)
-        ]
-        report.marked, report.unquoted_legs = mark_from_quotes(markable, quotes, now)
+        def fetched(trade: PaperTrade | PlacedTrade) -> bool:
+            return not any((trade.ticker, date.fromisoformat(leg["expiry"])) in failed for leg in trade.legs)
+
+        marks, report.placed_marked = mark_from_quotes(
+            [t for t in trades if fetched(t)], [t for t in placed if fetched(t)], quotes, now
+        )
+        report.marked, report.unquoted_legs = len(marks), sum(len(mark.unquoted) for mark in marks)
     report.closed = exits.close_due_trades(now)
     if transient is not None:
         raise transient

@@ -2,7 +2,10 @@
 
 By default at ``TRADES_EXIT_MINUTES_BEFORE_CLOSE`` before the close of the last NYSE session before the
 front expiry (the front legs are never held into their expiry day); earlier when ``TRADES_MAX_HOLD_DAYS``
-runs out first, or at a mark whose realistic P&L reaches ``TRADES_TAKE_PROFIT_PCT`` of the debit.
+runs out first, or at a mark whose realistic P&L reaches ``TRADES_TAKE_PROFIT_PCT`` of the debit. The
+maximum hold ends at the same time of day as the rule's exit: of the session in which the hold runs out,
+or of the next session when it runs out after that time, overnight, on a weekend or a holiday. So every
+exit falls in a session, just after the daily targeted mark, and is judged on that session's quotes.
 
 A trade closes at its last mark with the entry's fill model. When no mark quoting every leg was taken in
 the session of its exit time (legs delisted or halted, or simply not scanned that day), it closes at
@@ -18,7 +21,7 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from market.calendar import session_before
+from market.calendar import session_after, session_before
 from market.clock import session_bounds, trading_day
 from trades import fills
 from trades.models import PaperTrade
@@ -31,6 +34,18 @@ def rule_exit_at(front_expiry: date) -> datetime:
     return close_before(front_expiry) - timedelta(minutes=settings.TRADES_EXIT_MINUTES_BEFORE_CLOSE)
 
 
+def session_exit_at(day: date) -> datetime:
+    """The exit time of the session on ``day``: some minutes before its close."""
+    return session_bounds(day)[1] - timedelta(minutes=settings.TRADES_EXIT_MINUTES_BEFORE_CLOSE)
+
+
+def first_exit_at_or_after(at: datetime) -> datetime:
+    """The first session exit time at or after ``at``."""
+    day = trading_day(at)  # a weekend or holiday: the session before, whose exit has passed
+    exit_at = session_exit_at(day)
+    return exit_at if exit_at >= at else session_exit_at(session_after(day))
+
+
 @functools.lru_cache(maxsize=1024)
 def close_before(front_expiry: date) -> datetime:
     """The close of the last NYSE session before ``front_expiry`` (cached: a scan asks it per signal)."""
@@ -38,10 +53,10 @@ def close_before(front_expiry: date) -> datetime:
 
 
 def exit_due_at(front_expiry: date, opened_at: datetime) -> datetime:
-    """The exit rule's time, or the end of the maximum hold when that comes first."""
+    """The exit rule's time, or the session exit ending the maximum hold when that comes first."""
     due = rule_exit_at(front_expiry)
     if settings.TRADES_MAX_HOLD_DAYS:
-        due = min(due, opened_at + timedelta(days=settings.TRADES_MAX_HOLD_DAYS))
+        due = min(due, first_exit_at_or_after(opened_at + timedelta(days=settings.TRADES_MAX_HOLD_DAYS)))
     return due
 
 

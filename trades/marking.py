@@ -8,9 +8,9 @@ last quote, and the mark says so (``unquoted``, flag ``leg_unquoted``); a mark q
 trade's legs is not taken. A mark from stale quotes is flagged ``stale_quotes``. Only a complete mark
 (every leg quoted, fresh) can trigger the take-profit or count as quoted at the exit.
 
-Users' placed trades ("I placed this") are marked by the same scan: one whose spread has a paper
-trade marked by this scan takes that mark (no second row); any other is marked the same way into its
-own PlacedMark rows. (The daily targeted fetch marks paper trades only.)
+Users' placed trades ("I placed this") are marked by the same scan or daily fetch: one whose spread
+has a paper trade marked by it takes that mark (no second row); any other is marked the same way into
+its own PlacedMark rows.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ def mark_open_trades(scan: Scan, signals: Sequence[Signal]) -> list[Mark]:
         return []
     at = signals[0].as_of
     trades = PaperTrade.objects.filter(ticker=scan.ticker, status=PaperTrade.Status.OPEN, opened_at__lt=at)
-    quotes = scan_quotes(signals)
-    marks = mark_trades(trades, {scan.ticker: quotes}, at, scan=scan)
-    mark_placed_trades(scan, quotes, at, {mark.trade_id: mark for mark in marks})
+    quotes = {scan.ticker: scan_quotes(signals)}
+    marks = mark_trades(trades, quotes, at, scan=scan)
+    placed = PlacedTrade.objects.filter(ticker=scan.ticker, status=PlacedTrade.Status.OPEN, quoted_at__lt=at)
+    mark_placed_trades(placed, quotes, at, marks, scan=scan)
     return marks
 
 
@@ -64,32 +65,14 @@ def mark_trades(
 ) -> list[Mark]:
     """Mark ``trades`` from ``quotes`` by ticker (a scan's, or the daily targeted fetch's: ``scan`` None)
     taken at ``at``. The caller holds a transaction: the trades are locked while they are marked."""
-    quoted_at = at.isoformat()
     marks, marked = [], []
     # Locked in key order: two markers of the same trades cannot deadlock, nor overwrite each other.
     for trade in trades.select_for_update().order_by("pk"):
-        if trade.last_mark_at is not None and trade.last_mark_at >= at:
-            continue  # older quotes (a late retry) never replace a newer mark
-        legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes.get(trade.ticker, {}), quoted_at)
-        if len(unquoted) == len(legs):
+        fresh = new_mark(trade, quotes, at, scan)
+        if fresh is None:
             continue
-        credit = fills.closing_credit(legs, trade.fill_share)
-        marks.append(
-            Mark(
-                trade=trade,
-                scan=scan,
-                at=at,
-                legs=legs,
-                mid=credit.mid,
-                natural=credit.natural,
-                fill=credit.fill,
-                unquoted=unquoted,
-                flags=flags,
-            )
-        )
-        trade.last_mark_at, trade.last_mark_legs = at, legs
-        trade.last_mark_mid, trade.last_mark_fill = credit.mid, credit.fill
-        trade.last_mark_complete = not flags
+        fields, credit = fresh
+        marks.append(Mark(trade=trade, **fields))
         if trade.last_mark_complete and exits.take_profit_reached(trade, credit):
             exits.close(trade, PaperTrade.ExitReason.TAKE_PROFIT, at)
         else:
@@ -98,6 +81,61 @@ def mark_trades(
     PaperTrade.objects.bulk_update(marked, LAST_MARK_FIELDS)
     Mark.objects.bulk_create(marks)
     return marks
+
+
+def mark_placed_trades(
+    placed: QuerySet[PlacedTrade],
+    quotes: Mapping[str, Quotes],
+    at: datetime,
+    paper_marks: Sequence[Mark],
+    scan: Scan | None = None,
+) -> int:
+    """Mark open placed trades: the fresh mark of their paper trade, else their own; how many."""
+    shared_by_trade = {mark.trade_id: mark for mark in paper_marks}
+    own, updated = [], []
+    for trade in placed.select_for_update().order_by("pk"):
+        shared = shared_by_trade.get(trade.paper_trade_id) if trade.paper_trade_id else None
+        if shared is not None and (trade.last_mark_at is None or trade.last_mark_at < at):
+            trade.last_mark_at, trade.last_mark_legs = at, shared.legs
+            trade.last_mark_mid, trade.last_mark_fill, trade.last_mark_complete = (
+                shared.mid,
+                shared.fill,
+                not shared.flags,
+            )
+        else:
+            fresh = new_mark(trade, quotes, at, scan)
+            if fresh is None:
+                continue
+            own.append(PlacedMark(placed=trade, **fresh[0]))
+        updated.append(trade)
+    PlacedTrade.objects.bulk_update(updated, LAST_MARK_FIELDS)
+    PlacedMark.objects.bulk_create(own)
+    return len(updated)
+
+
+def new_mark(
+    trade: PaperTrade | PlacedTrade, quotes: Mapping[str, Quotes], at: datetime, scan: Scan | None
+) -> tuple[dict, fills.Prices] | None:
+    """A mark's fields for ``trade`` at these quotes and its closing credit (the trade's last-mark fields
+    set to it), or None when the quotes are older than its last mark or quote none of its legs."""
+    if trade.last_mark_at is not None and trade.last_mark_at >= at:
+        return None  # older quotes (a late retry) never replace a newer mark
+    legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes.get(trade.ticker, {}), at.isoformat())
+    if len(unquoted) == len(legs):
+        return None
+    credit = fills.closing_credit(legs, trade.fill_share)
+    trade.last_mark_at, trade.last_mark_legs = at, legs
+    trade.last_mark_mid, trade.last_mark_fill, trade.last_mark_complete = credit.mid, credit.fill, not flags
+    return {
+        "scan": scan,
+        "at": at,
+        "legs": legs,
+        "mid": credit.mid,
+        "natural": credit.natural,
+        "fill": credit.fill,
+        "unquoted": unquoted,
+        "flags": flags,
+    }, credit
 
 
 def marked_legs(
@@ -116,42 +154,6 @@ def marked_legs(
         legs.append({**{k: leg[k] for k in QUOTE_KEYS[:4]}, **_prices(quote), "quoted_at": quoted_at})
     flags = (["leg_unquoted"] if unquoted else []) + (["stale_quotes"] if stale else [])
     return legs, unquoted, flags
-
-
-def mark_placed_trades(scan: Scan, quotes: Quotes, at: datetime, paper_marks: Mapping[int, Mark]) -> None:
-    """Mark the ticker's open placed trades: the paper trade's fresh mark, else their own."""
-    placed = PlacedTrade.objects.filter(ticker=scan.ticker, status=PlacedTrade.Status.OPEN, quoted_at__lt=at)
-    own, updated = [], []
-    for trade in placed.select_for_update().order_by("pk"):
-        if trade.last_mark_at is not None and trade.last_mark_at >= at:
-            continue
-        shared = paper_marks.get(trade.paper_trade_id) if trade.paper_trade_id else None
-        if shared is not None:
-            legs, mid, fill, complete = shared.legs, shared.mid, shared.fill, not shared.flags
-        else:
-            legs, unquoted, flags = marked_legs(trade.legs, trade.last_mark_legs, quotes, at.isoformat())
-            if len(unquoted) == len(legs):
-                continue
-            credit = fills.closing_credit(legs, trade.fill_share)
-            mid, fill, complete = credit.mid, credit.fill, not flags
-            own.append(
-                PlacedMark(
-                    placed=trade,
-                    scan=scan,
-                    at=at,
-                    legs=legs,
-                    mid=credit.mid,
-                    natural=credit.natural,
-                    fill=credit.fill,
-                    unquoted=unquoted,
-                    flags=flags,
-                )
-            )
-        trade.last_mark_at, trade.last_mark_legs, trade.last_mark_mid = at, legs, mid
-        trade.last_mark_fill, trade.last_mark_complete = fill, complete
-        updated.append(trade)
-    PlacedTrade.objects.bulk_update(updated, LAST_MARK_FIELDS)
-    PlacedMark.objects.bulk_create(own)
 
 
 def _prices(quote: Mapping) -> dict:

@@ -38,7 +38,8 @@ def test_three_days_end_with_closed_paper_trades_and_the_track_record(embedded: 
     text = out.getvalue()
     # then each further day said what it did, and the run ended with the track record's table
     assert "Day 2 (Tue 2026-12-01):" in text and "Day 3 (Wed 2026-12-02):" in text
-    assert "held at most 0.2 day(s) (TRADES_MAX_HOLD_DAYS" in text
+    assert "held at most 1 day(s) (TRADES_MAX_HOLD_DAYS" in text
+    assert "marked at 15:40 from their own contracts" in text
     assert "Track record of the demo's 3 day(s)" in text
     closed = PaperTrade.objects.filter(status=PaperTrade.Status.CLOSED)
     assert closed.count() >= 3
@@ -47,17 +48,17 @@ def test_three_days_end_with_closed_paper_trades_and_the_track_record(embedded: 
     # and the summary file carries the same record (besides the story's figures, kept as they were)
     summary = json.loads((embedded / "demo" / "summary.json").read_text())
     record = summary["track_record"]
-    assert summary["days"] == 3 and record["hold_days"] == 0.2
+    assert summary["days"] == 3 and record["hold_days"] == 1
     assert record["closed"] == closed.count() and record["rows"][0]["count"] == closed.count()
     assert [day["day"] for day in record["days"]] == ["2026-12-01", "2026-12-02"]
     assert {"moves", "scans", "signals", "alerts", "messages", "emails", "api_calls"} <= summary.keys()
-    # and the trades were closed by the maximum hold at the first round of scans after it ran out (or
-    # unquoted when that round no longer quoted their contracts)
-    reasons = {PaperTrade.ExitReason.MAX_HOLD, PaperTrade.ExitReason.NO_QUOTE}
-    assert set(closed.values_list("exit_reason", flat=True)) <= reasons
-    assert closed.filter(exit_reason=PaperTrade.ExitReason.MAX_HOLD).exists()
+    # and the trades were closed by the maximum hold at the exit time of the session after their
+    # opening, on the daily mark of their own contracts taken just before
+    assert set(closed.values_list("exit_reason", flat=True)) == {PaperTrade.ExitReason.MAX_HOLD}
     for trade in closed:
-        assert timedelta(days=0.2) <= trade.closed_at - trade.opened_at <= timedelta(days=1)
+        assert timedelta(days=1) <= trade.closed_at - trade.opened_at < timedelta(days=2)
+        assert trade.marks.filter(scan=None, at__lt=trade.closed_at).exists()
+        assert trade.last_mark_complete and not trade.flags
 
 
 def play(days: int) -> list[tuple]:
@@ -94,7 +95,7 @@ def test_the_further_days_play_out_the_same_every_time(embedded: Path, settings)
     trader = user("trader@example.com")
     for symbol, *_ in RICH_NAMES:
         Subscription.objects.create(user=trader, ticker=symbol)
-    settings.TRADES_MAX_HOLD_DAYS = 0.2
+    settings.TRADES_MAX_HOLD_DAYS = 1
     # when the same three days are played twice from scratch
     first = play(3)
     PaperTrade.objects.all().delete()

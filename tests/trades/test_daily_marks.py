@@ -182,3 +182,51 @@ def test_a_failed_request_marks_none_of_its_trades_and_the_retry_fetches_only_wh
     report = daily_marks.mark_open_trades(sim.now(), since=since)
     assert not report.failed and chain_requests(sim) - before == report.fetches < 5
     assert sorted(Mark.objects.values_list("trade_id", flat=True)) == sorted(t.pk for t in trades)
+
+
+def placed_copy(trade: PaperTrade, email: str, shares_paper_trade: bool):
+    """A user's placed trade of the same spread as ``trade`` (linked to it or not)."""
+    from testing.factories import user
+    from trades.models import PlacedTrade
+
+    return PlacedTrade.objects.create(
+        user=user(email),
+        alert_id=trade.pk,
+        paper_trade=trade if shares_paper_trade else None,
+        quoted_at=trade.opened_at,
+        placed_at=trade.opened_at,
+        realistic_fill=trade.entry_fill,
+        fill_share=trade.fill_share,
+        commission_per_contract=trade.commission_per_contract,
+        **{f: getattr(trade, f) for f in ("ticker", "structure", "pair", "front_expiry", "back_expiry", "strikes")},
+        **{f: getattr(trade, f) for f in ("strike", "put_strike", "legs")},
+    )
+
+
+def test_placed_trades_are_marked_by_the_same_fetches(sim, trades):
+    from trades.models import PlacedMark
+
+    # given a user's placed trade sharing a paper trade's marks, and another's on its own (a spread the
+    # paper trades do not hold: the paper trade it copies is closed first)
+    shared = placed_copy(trades[0], "shared@x.test", shares_paper_trade=True)
+    alone_of = next(t for t in trades if t.ticker == "BBB")
+    alone = placed_copy(alone_of, "alone@x.test", shares_paper_trade=False)
+    PaperTrade.objects.filter(pk=alone_of.pk).update(status=PaperTrade.Status.CLOSED)
+    before = chain_requests(sim)
+    # when the daily mark runs
+    report = daily_marks.mark_open_trades(sim.now(), since=daily_marks.mark_window_start(sim.now()))
+    # then both are marked by the same five fetches (the closed paper trade's expiries are the placed one's)
+    assert chain_requests(sim) - before == 5 == report.fetches
+    assert (report.trades, report.marked, report.placed, report.placed_marked) == (6, 6, 2, 2)
+    shared.refresh_from_db()
+    paper_mark = Mark.objects.get(trade=trades[0])
+    assert (shared.last_mark_at, shared.last_mark_fill) == (WINDOW, paper_mark.fill)
+    assert not PlacedMark.objects.filter(placed=shared).exists()  # the paper trade's mark is its mark
+    alone.refresh_from_db()
+    own = PlacedMark.objects.get(placed=alone)
+    assert own.scan_id is None and own.at == WINDOW and alone.last_mark_complete
+    assert own.fill == pytest.approx(fills.closing_credit(own.legs, alone.fill_share).fill)
+    assert alone.last_mark_fill == own.fill
+    # and a second run in the window fetches nothing for them
+    again = daily_marks.mark_open_trades(sim.now(), since=daily_marks.mark_window_start(sim.now()))
+    assert again.placed == 0

@@ -112,7 +112,9 @@ def test_the_maximum_hold_closes_earlier_than_the_rule(postgres, settings):
     settings.TRADES_MAX_HOLD_DAYS = 7
     signal = qualifying()
     store(signal)
-    due = datetime(2025, 3, 11, 16, 0, tzinfo=UTC)
+    # opened Tuesday 11:00 New York: seven days run out Tuesday 12:00 EDT, and the trade is due at that
+    # session's exit time, 15:45 EDT
+    due = datetime(2025, 3, 11, 19, 45, tzinfo=UTC)
     assert PaperTrade.objects.get().exit_due_at == due
     store(later(signal, datetime(2025, 3, 11, 15, 0, tzinfo=UTC), WINNER))
     assert exits.close_due_trades(due) == 1
@@ -154,4 +156,35 @@ def test_a_trade_never_marked_closes_as_no_quote_at_its_entry_quotes_losing_the_
     assert closed.exit_fill == pytest.approx(1.25 - 0.25 * 0.15)
     assert closed.pnl_mid == pytest.approx(-COMMISSIONS)
     assert closed.pnl_fill == pytest.approx((1.2125 - 1.2875) * 100 - COMMISSIONS)  # -10.10
+    assert_pnl_recomputed(closed)
+
+
+@pytest.mark.parametrize(
+    ("hold_days", "due"),
+    [
+        # runs out Saturday 11:00: Monday's exit
+        (4, datetime(2025, 3, 10, 19, 45, tzinfo=UTC)),
+        # runs out Tuesday 16:59 EST, after that session's exit: Wednesday's
+        (0.25, datetime(2025, 3, 5, 20, 45, tzinfo=UTC)),
+        # runs out Tuesday 15:00 EST, before its exit: that session's
+        (0.17, datetime(2025, 3, 4, 20, 45, tzinfo=UTC)),
+    ],
+)
+def test_the_maximum_hold_ends_at_a_session_exit(postgres, settings, hold_days, due):
+    settings.TRADES_MAX_HOLD_DAYS = hold_days
+    store(qualifying())
+    assert PaperTrade.objects.get().exit_due_at == due
+
+
+def test_a_hold_running_out_on_a_weekend_closes_at_mondays_complete_mark(postgres, settings):
+    # given a trade whose maximum hold runs out on Saturday, marked in full on Monday before its exit
+    settings.TRADES_MAX_HOLD_DAYS = 4
+    signal = qualifying()
+    store(signal)
+    store(later(signal, datetime(2025, 3, 10, 19, 40, tzinfo=UTC), WINNER))
+    # when the exit task runs at Monday's exit time
+    assert exits.close_due_trades(datetime(2025, 3, 10, 19, 45, tzinfo=UTC)) == 1
+    # then it closes by the maximum hold at that mark, not as unquoted
+    closed = PaperTrade.objects.get()
+    assert closed.exit_reason == PaperTrade.ExitReason.MAX_HOLD and "no_quote" not in closed.flags
     assert_pnl_recomputed(closed)

@@ -11,6 +11,7 @@ READ_ONLY = {
     "alerts.Alert",
     "alerts.Message",
     "trades.PaperTrade",
+    "trades.PlacedTrade",
 }  # records of what happened
 
 

@@ -19,7 +19,15 @@ pytestmark = pytest.mark.django_db
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 IDS = [m._meta.label for m in REGISTERED]
-READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert", "alerts.Message", "trades.PaperTrade"}
+READ_ONLY = {
+    "scanner.Scan",
+    "scanner.Signal",
+    "scanner.ScanDay",
+    "scanner.SignalDay",
+    "alerts.Alert",
+    "alerts.Message",
+    "trades.PaperTrade",
+}
 PASSWORD = "a-strong-password-123"
 
 

@@ -14,9 +14,13 @@ from django.db import connections
 from django.utils import timezone
 
 from alerts.models import Alert, Message
+from forwardfactor.shared_state import shared_redis
 from scanner.models import LatestSignal, RetentionProgress, Scan, ScanDay, Signal, SignalDay, Ticker
 from scanner.retention import kept_references, prune_history, references, released_references
+from scanner.stream.leader import LeaderLock
+from scanner.tasks import PRUNE_LOCK_KEY
 from testing.factories import delivered, saved_signals, signal_dict, user
+from testing.polling import wait_for
 from trades.models import Mark, PaperTrade, PlacedTrade
 from trades.opening import open_trades
 
@@ -318,3 +322,38 @@ def test_the_command_prunes_with_progress_and_explains_itself(db, capsys):
     with pytest.raises(SystemExit):
         call_command("prune_history", "--help")
     assert "SIGNAL_RETENTION_DAYS" in capsys.readouterr().out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_beat_task_prunes_on_a_real_worker(settings, live_worker, shared_state_reset):
+    # given history up to now, two weeks of it older than the window
+    settings.SIGNAL_RETENTION_DAYS = 14
+    now = timezone.now()
+    store_history(days=16, now=now)
+    old = Scan.objects.filter(started_at__lt=now - timedelta(days=14))
+    assert old.exists()
+    # when beat's task reaches a worker
+    from scanner.tasks import prune_history as task
+
+    task.apply_async()
+    # then the old scans are rolled up and gone, and the lock is free again
+    wait_for(lambda: not old.exists(), 60, "the worker to prune the old scans")
+    assert ScanDay.objects.exists() and SignalDay.objects.exists()
+    wait_for(lambda: shared_redis().get(PRUNE_LOCK_KEY) is None, 10, "the task to release its lock")
+
+
+def test_a_run_while_another_holds_the_lock_does_nothing(db, settings, redis_url, shared_state_reset):
+    # given history, and another run holding the prune lock
+    now = timezone.now()
+    store_history(days=16, now=now)
+    before = state()
+    other = LeaderLock(shared_redis(), 30, key=PRUNE_LOCK_KEY, identity="other")
+    assert other.try_acquire()
+    # when beat's task runs
+    from scanner.tasks import prune_history as task
+
+    outcome = task.apply().get()
+    # then it steps aside and changes nothing
+    assert outcome == {"skipped": f"another prune is running ({other.token})"}
+    assert state() == before
+    other.release()

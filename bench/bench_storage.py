@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 from bench.pages import on_throwaway_postgres
 
-SAMPLE_NAMES = 100
+SAMPLE_NAMES = 200
 SCANS_A_DAY = 30
 NAMES = 2_000
 SESSIONS_A_MONTH = 21

@@ -28,7 +28,7 @@ the track record read rows pruning keeps.
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import ForeignKey
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
 from scanner.models import RetentionProgress, Scan, ScanDay, Signal, SignalDay
@@ -96,8 +97,9 @@ SCAN_COLUMNS = (
 )
 # The signal's own columns and the figures of its JSON a rollup keeps (JSON keys read in the database).
 SIGNAL_COLUMNS = ("pk", "scan_id", "ticker", "pair", "structure", "as_of", "ff", "passes_liquidity")
-SIGNAL_DATA = ("front_expiry", "back_expiry", "strike", "front_iv", "back_iv", "forward_iv")
-SIGNAL_DATA += ("ff_ex_earnings", "spread_cost_pct", "underlying_price")
+SIGNAL_COLUMNS += ("front_expiry", "back_expiry")
+# Read as text (->>), not as JSON values each decoded on its own: the engine writes them as numbers or null.
+SIGNAL_DATA = ("strike", "front_iv", "back_iv", "forward_iv", "ff_ex_earnings", "spread_cost_pct", "underlying_price")
 
 
 @dataclass
@@ -236,23 +238,20 @@ def read_batch(after_id: int, cutoff: datetime, size: int) -> Batch | None:
     if not scans:
         return None
     ids = [row["pk"] for row in scans]
-    data = {f"data_{key}": models.F(f"data__{key}") for key in SIGNAL_DATA}
+    data = {f"data_{key}": KT(f"data__{key}") for key in SIGNAL_DATA}
     signals = list(Signal.objects.filter(scan_id__in=ids).order_by("pk").values(*SIGNAL_COLUMNS, **data))
-    kept = set()
-    for fk in kept_references(Scan):
-        kept.update(_pointed_at(fk, ids))
-    kept_signals: set[int] = set()
-    signal_ids = [row["pk"] for row in signals]
-    for fk in kept_references(Signal):
-        kept_signals.update(_pointed_at(fk, signal_ids))
-    kept.update(row["scan_id"] for row in signals if row["pk"] in kept_signals)
+    kept: set[int] = set()
+    for fk in kept_references(Scan) + kept_references(Signal):
+        kept.update(_scans_pointed_at(fk, ids))
     return Batch(scans, signals, kept)
 
 
-def _pointed_at(fk: ForeignKey, ids: list[int]) -> set[int]:
+def _scans_pointed_at(fk: ForeignKey, scan_ids: list[int]) -> set[int]:
+    """Which of these scans ``fk`` points at, or at one of their signals (one query a chunk, by scan id)."""
+    scan = fk.name if fk.related_model is Scan else f"{fk.name}__scan"
     found: set[int] = set()
-    for chunk in _chunks(ids):
-        rows = fk.model._base_manager.filter(**{f"{fk.name}__in": chunk}).values_list(fk.attname, flat=True)
+    for chunk in _chunks(scan_ids):
+        rows = fk.model._base_manager.filter(**{f"{scan}__in": chunk}).values_list(scan, flat=True)
         found.update(rows.distinct().order_by())
     return found
 
@@ -266,10 +265,6 @@ SIGNAL_DAY_KEY = ("ticker", "pair", "structure", "day")
 
 def scan_day_key(row: dict) -> tuple[str, date]:
     return row["ticker"], new_york_day(row["as_of"] or row["started_at"])
-
-
-def signal_day_key(row: dict) -> tuple[str, str, str, date]:
-    return row["ticker"], row["pair"], row["structure"], new_york_day(row["as_of"])
 
 
 def roll_up(batch: Batch) -> tuple[int, int]:
@@ -333,33 +328,45 @@ def merged_scan_day(held: ScanDay, more: ScanDay) -> ScanDay:
 
 
 def _signal_days(signals: Iterable[dict]) -> dict[tuple, SignalDay]:
-    days: dict[tuple, SignalDay] = {}
-    for row in signals:  # in id order: of two signals with the same time, the later stored wins "last"
-        key = signal_day_key(row)
-        one = SignalDay(
-            ticker=key[0],
-            pair=key[1],
-            structure=key[2],
-            day=key[3],
-            signals=1,
-            passing=int(row["passes_liquidity"]),
-            first_as_of=row["as_of"],
-            last_as_of=row["as_of"],
-            ff_last=row["ff"],
-            ff_min=row["ff"],
-            ff_max=row["ff"],
-            ff_ex_earnings_last=_number(row["data_ff_ex_earnings"]),
-            front_expiry=date.fromisoformat(row["data_front_expiry"]),
-            back_expiry=date.fromisoformat(row["data_back_expiry"]),
-            strike=_number(row["data_strike"]),
-            front_iv=_number(row["data_front_iv"]),
-            back_iv=_number(row["data_back_iv"]),
-            forward_iv=_number(row["data_forward_iv"]),
-            spread_cost_pct=_number(row["data_spread_cost_pct"]),
-            underlying_price=_number(row["data_underlying_price"]),
-        )
-        days[key] = one if key not in days else merged_signal_day(days[key], one)
-    return days
+    """One SignalDay per key of ``signals`` (in id order: of two signals with the same time, the later
+    stored is the day's last)."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    days: dict[datetime, date] = {}  # a scan's signals share their time
+    for row in signals:
+        at = row["as_of"]
+        day = days.get(at) or days.setdefault(at, new_york_day(at))
+        groups[(row["ticker"], row["pair"], row["structure"], day)].append(row)
+    return {key: _signal_day(key, rows) for key, rows in groups.items()}
+
+
+def _signal_day(key: tuple, rows: list[dict]) -> SignalDay:
+    last = rows[0]
+    for row in rows:
+        if row["as_of"] >= last["as_of"]:
+            last = row
+    figures = [row["ff"] for row in rows if row["ff"] is not None]
+    return SignalDay(
+        ticker=key[0],
+        pair=key[1],
+        structure=key[2],
+        day=key[3],
+        signals=len(rows),
+        passing=sum(1 for row in rows if row["passes_liquidity"]),
+        first_as_of=min(row["as_of"] for row in rows),
+        last_as_of=last["as_of"],
+        ff_last=last["ff"],
+        ff_min=min(figures, default=None),
+        ff_max=max(figures, default=None),
+        ff_ex_earnings_last=_number(last["data_ff_ex_earnings"]),
+        front_expiry=last["front_expiry"],
+        back_expiry=last["back_expiry"],
+        strike=_number(last["data_strike"]),
+        front_iv=_number(last["data_front_iv"]),
+        back_iv=_number(last["data_back_iv"]),
+        forward_iv=_number(last["data_forward_iv"]),
+        spread_cost_pct=_number(last["data_spread_cost_pct"]),
+        underlying_price=_number(last["data_underlying_price"]),
+    )
 
 
 LAST_OF_DAY = (
@@ -395,8 +402,12 @@ def _extreme(pick, a: float | None, b: float | None) -> float | None:
     return pick(present) if present else None
 
 
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+def _number(text: str | None) -> float | None:
+    """A figure of the signal's JSON read as text; None when absent, null or not a number."""
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
 
 
 def _existing(

@@ -89,6 +89,21 @@ UNDERLYINGS_SCHEDULE = (
     ),
 )
 
+RETENTION_SCHEDULE = (
+    CrontabEntry(
+        name="history: prune old scans and signals",
+        task="scanner.tasks.prune_history",
+        minute="50",
+        hour="*",
+        day_of_week="*",
+        description="Rolls scans and signals older than SIGNAL_RETENTION_DAYS up into one row per ticker (x pair "
+        "x structure) a day and deletes them, in short batches for at most RETENTION_RUN_SECONDS; a backlog "
+        "is worked off over the next runs.",
+        # A run that waited this long in the queue is superseded by the next hour's.
+        expire_seconds=55 * 60,
+    ),
+)
+
 
 def install_schedule(crontab_model, periodic_task_model, entries=DISCOVERY_SCHEDULE) -> None:
     """Create the entries that do not exist yet; an operator's edits to existing ones are kept."""

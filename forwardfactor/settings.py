@@ -191,6 +191,14 @@ DISCOVERY_SWEEP_MINUTES = int(env_number("DISCOVERY_SWEEP_MINUTES", 30, int))
 # An optionable underlying the vendor stopped listing leaves the followable list after this many days.
 OPTIONABLE_UNDERLYINGS_KEEP_DAYS = int(env_number("OPTIONABLE_UNDERLYINGS_KEEP_DAYS", 5, int))
 
+# --- Bounded storage (scanner/retention.py) ----------------------------------------------------
+# Scans and their signals are kept whole this many days (by when the scan started), then rolled up into
+# one row per ticker x pair x structure a day (and one per ticker a day for the scans) and deleted; rows
+# that alerts, trades or the board still point at are rolled up but kept. 0: keep everything.
+SIGNAL_RETENTION_DAYS = int(env_number("SIGNAL_RETENTION_DAYS", 14, int))
+RETENTION_BATCH_SCANS = int(env_number("RETENTION_BATCH_SCANS", 500, int))  # scans (and their signals) a transaction
+RETENTION_RUN_SECONDS = env_number("RETENTION_RUN_SECONDS", 45)  # one beat run's budget; a backlog takes more runs
+
 # --- Stream consumer (manage.py stream) --------------------------------------------------------
 # Real-time or delayed feed: pick it with POLYGON_WS_URL (delayed: wss://delayed.polygon.io/stocks).
 STREAM_CHANNEL = env_str("STREAM_CHANNEL", "A").upper()  # A per-second aggregates, AM per-minute, T trades

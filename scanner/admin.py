@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils.html import format_html, format_html_join
 
 from forwardfactor import admin_tasks
-from scanner.models import EarningsEvent, Scan, Signal, Ticker
+from scanner.models import EarningsEvent, Scan, ScanDay, Signal, SignalDay, Ticker
 
 NEW_YORK = ZoneInfo("America/New_York")
 OPTIONS_LABELS = {True: "listed", False: "no options listed", None: "unknown"}
@@ -208,3 +208,42 @@ class SignalAdmin(SignalFigures, ReadOnlyRecordAdmin):
     def reasons_and_flags(self, signal: Signal) -> str:
         notes = [*signal.data.get("reasons", []), *signal.data.get("flags", [])]
         return ", ".join(notes) or "-"
+
+
+@admin.register(SignalDay)
+class SignalDayAdmin(ReadOnlyRecordAdmin):
+    """A day of a ticker x pair x structure's signals, rolled up when its Signal rows were pruned."""
+
+    list_display = ("ticker", "day", "structure", "pair", "signals", "passing", "last_ff", "max_ff", "last_at")
+    list_filter = ("structure", "pair")
+    search_fields = ("ticker",)
+    date_hierarchy = "day"
+
+    @admin.display(description="last FF", ordering="ff_last")
+    def last_ff(self, row: SignalDay) -> str | None:
+        return rounded(row.ff_last, 3)
+
+    @admin.display(description="max FF", ordering="ff_max")
+    def max_ff(self, row: SignalDay) -> str | None:
+        return rounded(row.ff_max, 3)
+
+    @admin.display(description="last (New York)", ordering="last_as_of")
+    def last_at(self, row: SignalDay) -> str | None:
+        return new_york_time(row.last_as_of)
+
+
+@admin.register(ScanDay)
+class ScanDayAdmin(ReadOnlyRecordAdmin):
+    """A day of a ticker's scans, rolled up when its Scan rows were pruned."""
+
+    list_display = ("ticker", "day", "scans", "outcome_counts", "requests", "contracts", "alerts", "price")
+    search_fields = ("ticker",)
+    date_hierarchy = "day"
+
+    @admin.display(description="outcomes")
+    def outcome_counts(self, row: ScanDay) -> str:
+        return ", ".join(f"{outcome} {n}" for outcome, n in sorted(row.outcomes.items())) or "-"
+
+    @admin.display(description="last price", ordering="last_price")
+    def price(self, row: ScanDay) -> str | None:
+        return rounded(row.last_price, 2)

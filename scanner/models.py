@@ -211,3 +211,86 @@ class OptionableUnderlying(models.Model):
 
     def __str__(self) -> str:
         return self.symbol
+
+
+class SignalDay(models.Model):
+    """One day of a ticker x pair x structure's signals, kept after their Signal rows are pruned.
+
+    Written by scanner.retention from every signal of the day (its rows older than
+    SIGNAL_RETENTION_DAYS are then deleted); the ticker page's FF history draws ``ff_last`` at
+    ``last_as_of`` for these days. "Last" is the day's latest signal by its market data time."""
+
+    ticker = models.CharField(max_length=8)
+    pair = models.CharField(max_length=9)
+    structure = models.CharField(max_length=24)
+    day = models.DateField(help_text="The New York date of the signals' market data.")
+    signals = models.PositiveIntegerField(help_text="Signals of the day rolled up into this row.")
+    passing = models.PositiveIntegerField(help_text="Of them, those whose legs passed the engine's liquidity floors.")
+    first_as_of = models.DateTimeField()
+    last_as_of = models.DateTimeField()
+    ff_last = models.FloatField(null=True, blank=True)
+    ff_min = models.FloatField(null=True, blank=True)
+    ff_max = models.FloatField(null=True, blank=True)
+    ff_ex_earnings_last = models.FloatField(null=True, blank=True)
+    front_expiry = models.DateField(help_text="The last signal's.")
+    back_expiry = models.DateField(help_text="The last signal's.")
+    strike = models.FloatField(null=True, blank=True, help_text="The last signal's (the call strike).")
+    front_iv = models.FloatField(null=True, blank=True)
+    back_iv = models.FloatField(null=True, blank=True)
+    forward_iv = models.FloatField(null=True, blank=True)
+    spread_cost_pct = models.FloatField(null=True, blank=True)
+    underlying_price = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "ticker", "pair", "structure"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticker", "pair", "structure", "day"], name="one_signal_day"),
+        ]
+        indexes = [models.Index(fields=["ticker", "last_as_of"], name="signal_day_history")]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} {self.structure} {self.pair} on {self.day}: last FF={self.ff_last}"
+
+
+class ScanDay(models.Model):
+    """One day of a ticker's scans, kept after their Scan rows are pruned (scanner.retention).
+
+    The day is the New York date of the scan's market data (of its start when it got none)."""
+
+    ticker = models.CharField(max_length=8)
+    day = models.DateField()
+    scans = models.PositiveIntegerField()
+    outcomes = models.JSONField(default=dict, help_text='Scans by outcome, e.g. {"ok": 28, "failed": 1}.')
+    reasons = models.JSONField(default=dict, help_text='Scans by reason, e.g. {"move": 20, "heartbeat": 9}.')
+    requests = models.PositiveIntegerField(default=0, help_text="Vendor requests of the day's scans.")
+    contracts = models.PositiveIntegerField(default=0)
+    alerts = models.PositiveIntegerField(default=0)
+    first_started_at = models.DateTimeField()
+    last_started_at = models.DateTimeField()
+    last_price = models.FloatField(
+        null=True, blank=True, help_text="The underlying's price at the day's last priced scan."
+    )
+    last_price_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-day", "ticker"]
+        constraints = [models.UniqueConstraint(fields=["ticker", "day"], name="one_scan_day")]
+
+    def __str__(self) -> str:
+        return f"{self.ticker} on {self.day}: {self.scans} scans"
+
+
+class RetentionProgress(models.Model):
+    """How far pruning has gone: every scan with an id up to ``through_scan_id`` is rolled up.
+
+    One row (pk 1). Each batch locks it, so batches of concurrent runs take turns and a run that
+    stopped half-way resumes after the last committed batch."""
+
+    through_scan_id = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "retention progress"
+
+    def __str__(self) -> str:
+        return f"rolled up through scan {self.through_scan_id}"

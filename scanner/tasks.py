@@ -13,11 +13,14 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
+from forwardfactor.heartbeat import Heartbeat
+from forwardfactor.shared_state import shared_redis
 from forwardfactor.task_retry import retrying
 from market.clock import is_session_open, market_now
-from scanner import abandoned, earnings, scanning, underlyings
+from scanner import abandoned, earnings, retention, scanning, underlyings
 from scanner.polygon.errors import TransientError
 from scanner.stream.heartbeat import stale_tickers
+from scanner.stream.leader import LeaderLock
 from scanner.stream.watchset import load_watch_set
 
 
@@ -102,3 +105,25 @@ def refresh_earnings(tickers: list[str] | None = None) -> dict:
 def refresh_optionable_underlyings() -> dict:
     """The vendor's optionable underlyings into the table traders follow from (daily, by beat)."""
     return underlyings.refresh_from_vendor().as_dict()
+
+
+PRUNE_LOCK_KEY = "ff:retention:lock"
+PRUNE_LOCK_TTL_S = 30
+
+
+@shared_task(name="scanner.tasks.prune_history", queue="scan", ignore_result=True, **retrying())
+def prune_history() -> dict:
+    """Hourly (beat): roll up and delete the scans and signals past SIGNAL_RETENTION_DAYS, for at most
+    RETENTION_RUN_SECONDS (well inside the task's time limit); the next run goes on where this one stopped.
+
+    One run at a time (a Redis lock whose lease is renewed while it works); batches of runs that overlap
+    anyway, e.g. the ``prune_history`` command, still take turns at the database."""
+    lock = LeaderLock(shared_redis(), PRUNE_LOCK_TTL_S, key=PRUNE_LOCK_KEY, identity="prune_history")
+    if not lock.try_acquire():
+        return {"skipped": f"another prune is running ({lock.holder()})"}
+    try:
+        with Heartbeat(lock.renew, PRUNE_LOCK_TTL_S / 3, f"lease {PRUNE_LOCK_KEY}"):
+            report = retention.prune_history(timezone.now(), max_seconds=settings.RETENTION_RUN_SECONDS)
+    finally:
+        lock.release()
+    return report.as_dict()

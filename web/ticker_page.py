@@ -3,7 +3,8 @@
 The last finished scan says how the ticker stands now; when it found nothing to evaluate (no pair,
 no data, a failure) the charts and tickets come from the last scan that did (``ok``), and the page
 says why the newer one gave nothing. The FF history is one query over the ticker's signals of the
-last HISTORY_DAYS, whatever their number: a few columns, never the signals' JSON.
+last HISTORY_DAYS, whatever their number: a few columns, never the signals' JSON. Days whose signals
+were pruned (scanner.retention) come from their daily rollups in the same query: one point a day.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import Subquery, Value
+from django.db.models.functions import Coalesce
+
 from accounts.models import AlertSettings, Subscription, User
 from alerts.models import Alert
 from alerts.ticket import order_ticket
-from scanner.models import EarningsEvent, OptionableUnderlying, Scan, Signal, Ticker
+from scanner.models import EarningsEvent, OptionableUnderlying, RetentionProgress, Scan, Signal, SignalDay, Ticker
 from web.templatetags.trader_format import structure_label
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -168,16 +172,22 @@ def term_chart(scan: Scan | None, signals: list[Signal]) -> dict:
 
 
 def history_chart(symbol: str, threshold: float, last: datetime | None) -> dict:
-    """FF over time, one series per pair and structure, over the HISTORY_DAYS before the last evaluated scan.
+    """FF over time, one series per pair and structure, over the HISTORY_DAYS before the last evaluated scan:
+    every stored signal, and each rolled-up day's last FF at its time.
 
     Times are Unix seconds (what the chart's time axis reads); an FF of None (inverted, below the
     forward-vol floor) is a gap."""
     if last is None:
         return {"threshold": threshold, "series": []}
+    since = last - timedelta(days=HISTORY_DAYS)
+    # Signals behind the pruning mark are in the rollups already (the few kept for alerts and trades too).
+    rolled_up = Coalesce(Subquery(RetentionProgress.objects.values("through_scan_id")[:1]), Value(0))
+    stored = Signal.objects.filter(ticker=symbol, as_of__gt=since, as_of__lte=last, scan_id__gt=rolled_up)
+    daily = SignalDay.objects.filter(ticker=symbol, last_as_of__gt=since, last_as_of__lte=last)
     rows = (
-        Signal.objects.filter(ticker=symbol, as_of__gt=last - timedelta(days=HISTORY_DAYS), as_of__lte=last)
+        stored.values_list("pair", "structure", "as_of", "ff")
+        .union(daily.values_list("pair", "structure", "last_as_of", "ff_last"), all=True)
         .order_by("as_of")
-        .values_list("pair", "structure", "as_of", "ff")
     )
     series: dict[tuple[str, str], list[list]] = {}
     for pair, structure, as_of, ff in rows:

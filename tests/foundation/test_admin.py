@@ -8,6 +8,8 @@ REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 READ_ONLY = {
     "scanner.Scan",
     "scanner.Signal",
+    "scanner.ScanDay",
+    "scanner.SignalDay",
     "alerts.Alert",
     "alerts.Message",
     "trades.PaperTrade",

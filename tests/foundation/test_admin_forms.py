@@ -1,6 +1,6 @@
 """Every registered admin's add and change forms, submitted with valid and with invalid data: never a 500."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib import admin
@@ -11,6 +11,7 @@ from django_celery_beat.models import ClockedSchedule, SolarSchedule
 from alerts.models import Message
 from discovery.models import UniverseExclusion
 from scanner.models import EarningsEvent, Ticker
+from scanner.retention import prune_history
 from testing.admin_forms import rendered_form
 from testing.factories import delivered, saved_signals, signal_dict, universe, user
 from trades.opening import open_trades
@@ -19,7 +20,15 @@ pytestmark = pytest.mark.django_db
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 IDS = [m._meta.label for m in REGISTERED]
-READ_ONLY = {"scanner.Scan", "scanner.Signal", "alerts.Alert", "alerts.Message", "trades.PaperTrade"}
+READ_ONLY = {
+    "scanner.Scan",
+    "scanner.Signal",
+    "scanner.ScanDay",
+    "scanner.SignalDay",
+    "alerts.Alert",
+    "alerts.Message",
+    "trades.PaperTrade",
+}
 PASSWORD = "a-strong-password-123"
 
 
@@ -30,6 +39,7 @@ def records(db) -> dict:
     (signal,) = saved_signals(signal_dict())
     delivered(trader, signal, Message.Status.FAILED, ff_bucket=6)
     open_trades([signal])
+    prune_history(signal.as_of + timedelta(days=30), retention_days=14)  # its day's rollups (the signal is kept)
     Ticker.objects.create(symbol="AAPL")
     EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 4, 30))
     snapshot = universe(date(2025, 3, 4), "AAPL")

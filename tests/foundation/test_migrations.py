@@ -16,7 +16,7 @@ from django.core.management.sql import emit_post_migrate_signal
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from forwardfactor.schedules import EARNINGS_SCHEDULE, UNDERLYINGS_SCHEDULE
+from forwardfactor.schedules import EARNINGS_SCHEDULE, RETENTION_SCHEDULE, UNDERLYINGS_SCHEDULE
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -73,9 +73,10 @@ SCHEDULE_MIGRATIONS = (
     "scanner.migrations.0006_stream_heartbeat_schedule",
     "scanner.migrations.0012_earnings_schedule",
     "scanner.migrations.0017_underlyings_schedule",
+    "scanner.migrations.0019_retention_schedule",
 )
 # Installed by migrations after the old head: going back removes them, forward installs them anew.
-LATER_SCHEDULES = {entry.name for entry in (*EARNINGS_SCHEDULE, *UNDERLYINGS_SCHEDULE)} | {
+LATER_SCHEDULES = {entry.name for entry in (*EARNINGS_SCHEDULE, *UNDERLYINGS_SCHEDULE, *RETENTION_SCHEDULE)} | {
     "scans: re-queue abandoned scans every 20 seconds",
     "alerts: release messages of dead send tasks every 20 seconds",
     "trades: close paper trades that are due",
@@ -83,7 +84,7 @@ LATER_SCHEDULES = {entry.name for entry in (*EARNINGS_SCHEDULE, *UNDERLYINGS_SCH
     "trades: mark open paper trades near the close",
 }
 # Crontabs (minute, hour) that only those later entries use.
-LATER_CRONTABS = {("*/5", "9-16"), ("*/5", "12-15")}
+LATER_CRONTABS = {("*/5", "9-16"), ("*/5", "12-15"), ("50", "*")}
 
 
 def old_nodes(loader) -> list[tuple[str, str]]:

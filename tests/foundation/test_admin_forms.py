@@ -15,6 +15,7 @@ from scanner.retention import prune_history
 from testing.admin_forms import rendered_form
 from testing.factories import delivered, saved_signals, signal_dict, universe, user
 from trades.opening import open_trades
+from trades.placed import place
 
 pytestmark = pytest.mark.django_db
 
@@ -28,6 +29,7 @@ READ_ONLY = {
     "alerts.Alert",
     "alerts.Message",
     "trades.PaperTrade",
+    "trades.PlacedTrade",
 }
 PASSWORD = "a-strong-password-123"
 
@@ -37,8 +39,9 @@ def records(db) -> dict:
     """One row of each of our models, and what a valid add of each needs."""
     trader = user("trader@x.test", follows=("AAPL",))
     (signal,) = saved_signals(signal_dict())
-    delivered(trader, signal, Message.Status.FAILED, ff_bucket=6)
+    message = delivered(trader, signal, Message.Status.FAILED, ff_bucket=6)
     open_trades([signal])
+    place(trader.pk, message.alerts.get().pk, signal, signal.as_of)
     prune_history(signal.as_of + timedelta(days=30), retention_days=14)  # its day's rollups (the signal is kept)
     Ticker.objects.create(symbol="AAPL")
     EarningsEvent.objects.create(ticker="AAPL", date=date(2025, 4, 30))

@@ -177,6 +177,7 @@ if not DEBUG and MARKET_SIMULATED and not MARKET_SIMULATED_OK:
 SIMULATED_MARKET_LABEL = "SIMULATED DATA" if MARKET_SIMULATED else ""
 # The in-process simulated market started when there is neither a key nor a POLYGON_REST_URL.
 MARKETSIM_SEED = int(env_number("MARKETSIM_SEED", 7, int))
+MARKETSIM_NAMES = int(env_number("MARKETSIM_NAMES", 600, int))  # symbols listed, as `marketsim --names`
 MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 60.0)  # simulated seconds per wall second, as `marketsim --speed`
 
 # --- Signal engine -----------------------------------------------------------------------------

@@ -53,6 +53,15 @@ class UniverseSource(Protocol):
     def has_listed_options(self, ticker: str) -> bool: ...
 
 
+class PriceSource(Protocol):
+    def counting(self) -> PriceSource: ...
+
+    def last_prices(self, tickers: Iterable[str]) -> dict[str, float]: ...
+
+    @property
+    def requests_made(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Candidate:
     ticker: str
@@ -312,6 +321,22 @@ def tickers_due_for_discovery(day: date, recent_since: datetime) -> list[str]:
         Ticker.objects.filter(symbol__in=universe, last_scan_at__gte=recent_since).values_list("symbol", flat=True)
     )
     return [ticker for ticker in universe if ticker not in fresh]
+
+
+def remember_sweep_prices(tickers: Sequence[str], source: PriceSource | None = None) -> int:
+    """The members' last prices, asked in a few full-market snapshot requests and kept minutes for
+    their scans; the requests used. A failure only costs those scans their probe (they ask themselves)."""
+    from scanner.chain_source import remember_fresh_prices
+    from scanner.polygon.errors import MarketDataError
+
+    if not tickers:
+        return 0
+    client = (source or market_provider().client).counting()
+    try:
+        remember_fresh_prices(client.last_prices(tickers))
+    except (MarketDataError, redis.RedisError) as exc:
+        logger.warning("sweep prices not stored: %s", exc)
+    return client.requests_made
 
 
 def universe_bar_vwap(ticker: str) -> float | None:

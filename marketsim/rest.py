@@ -400,9 +400,13 @@ class VendorApi:
         profiles = [self.market.profile(symbol) for symbol in (wanted or self.market.symbols())]
         now = self.clock_epoch()
         tickers = [
-            self._ticker(profile, now) for profile in profiles if profile is not None and (include_otc or not profile.otc)
+            self._ticker(profile, now)
+            for profile in profiles
+            if profile is not None and (include_otc or not profile.otc)
         ]
-        return Answer(200, {"count": len(tickers), "request_id": request_id(path, query), "status": "OK", "tickers": tickers})
+        return Answer(
+            200, {"count": len(tickers), "request_id": request_id(path, query), "status": "OK", "tickers": tickers}
+        )
 
     def _ticker(self, profile: TickerProfile, now: float) -> dict[str, Any]:
         market, symbol = self.market, profile.symbol

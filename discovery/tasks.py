@@ -38,9 +38,14 @@ def refresh_universe(day: str | None = None, size: int | None = None) -> dict:
     }
 
 
+ENQUEUE_BATCH = 500  # scans sent on one broker connection before it goes back to the pool
+
+
 @shared_task(name="scanner.tasks.discovery_sweep", queue="scan", **retrying())
 def discovery_sweep() -> dict:
-    """In a session, enqueue a discovery scan for every universe member not scanned within the sweep interval."""
+    """In a session, enqueue a discovery scan for every universe member not scanned within the sweep
+    interval, after one full-market snapshot request per 250 of them: their prices let the scans
+    plan on a listing probed on an earlier day (see scanner.chain_source)."""
     at = market_now()
     if not is_session_open(at):
         return {"enqueued": 0, "skipped": "market closed"}
@@ -48,10 +53,12 @@ def discovery_sweep() -> dict:
     # Scans stamp last_scan_at with the wall clock. 90% of the interval: the previous sweep's scans
     # finish shortly after it started and must still count as due.
     due = universe.tickers_due_for_discovery(trading_day(at), timezone.now() - interval * 0.9)
-    with current_app.producer_or_acquire() as producer:
-        for ticker in due:
-            # A scan still queued when the next sweep comes is superseded by that sweep's.
-            scan_ticker.apply_async(
-                args=[ticker, "discovery"], expires=interval.total_seconds(), producer=producer, ignore_result=True
-            )
-    return {"enqueued": len(due), "day": trading_day(at).isoformat()}
+    price_requests = universe.remember_sweep_prices(due)
+    for start in range(0, len(due), ENQUEUE_BATCH):
+        with current_app.producer_or_acquire() as producer:
+            for ticker in due[start : start + ENQUEUE_BATCH]:
+                # A scan still queued when the next sweep comes is superseded by that sweep's.
+                scan_ticker.apply_async(
+                    args=[ticker, "discovery"], expires=interval.total_seconds(), producer=producer, ignore_result=True
+                )
+    return {"enqueued": len(due), "day": trading_day(at).isoformat(), "price_requests": price_requests}

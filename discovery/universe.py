@@ -12,7 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Protocol
 
 import redis
@@ -25,10 +25,11 @@ from accounts.validators import validate_ticker
 from discovery.models import UniverseExclusion, UniverseMember, UniverseSnapshot
 from forwardfactor.runtime import market_provider
 from market.calendar import last_session_on_or_before
-from scanner.models import Ticker
+from scanner.models import OptionableUnderlying, Ticker
 from scanner.underlyings import refresh_optionable_underlyings
 
 logger = logging.getLogger(__name__)
+VENDOR_LISTING_TRUSTED = timedelta(days=2)  # the listing is refreshed daily: one missed refresh allowed
 
 
 class DailyBar(Protocol):
@@ -51,6 +52,15 @@ class UniverseSource(Protocol):
     def grouped_daily(self, day: date) -> GroupedDaily: ...
 
     def has_listed_options(self, ticker: str) -> bool: ...
+
+
+class PriceSource(Protocol):
+    def counting(self) -> PriceSource: ...
+
+    def last_prices(self, tickers: Iterable[str]) -> dict[str, float]: ...
+
+    @property
+    def requests_made(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -100,14 +110,17 @@ ProgressCallback = Callable[[int, int], None]
 """Called after each options check with (candidates checked, members found so far)."""
 
 
-def rank_candidates(bars: Iterable[DailyBar], min_price: float, excluded: set[str]) -> list[Candidate]:
-    """Bars ranked by dollar volume (volume × VWAP, else close), minus cheap, excluded and odd symbols."""
+def rank_candidates(
+    bars: Iterable[DailyBar], min_price: float, excluded: set[str], min_dollar_volume: float = 0.0
+) -> list[Candidate]:
+    """Bars ranked by dollar volume (volume × VWAP, else close), minus cheap, thinly traded (under
+    ``min_dollar_volume``), excluded and odd symbols."""
     candidates = []
     for bar in bars:
         if bar.ticker in excluded or not bar.close >= min_price or not _is_listed_symbol(bar.ticker):
             continue
         dollar_volume = bar.dollar_volume
-        if not math.isfinite(dollar_volume) or dollar_volume <= 0:
+        if not math.isfinite(dollar_volume) or dollar_volume <= 0 or dollar_volume < min_dollar_volume:
             continue
         candidates.append(Candidate(bar.ticker, float(bar.volume), float(dollar_volume)))
     # Ties broken by symbol so a re-run over the same bars gives the same ranks.
@@ -130,11 +143,12 @@ def select_optionable(
     has_options: Callable[[str], bool],
     progress: ProgressCallback | None = None,
 ) -> tuple[list[RankedMember], dict[str, bool]]:
-    """The first ``size`` candidates with listed options, in rank order, and every check's answer."""
+    """The first ``size`` candidates with listed options (every one when ``size`` is 0), in rank order,
+    and every check's answer."""
     members: list[RankedMember] = []
     checks: dict[str, bool] = {}
     for candidate in candidates:
-        if len(members) >= size:
+        if size and len(members) >= size:
             break
         optionable = has_options(candidate.ticker)
         checks[candidate.ticker] = optionable
@@ -165,6 +179,7 @@ def refresh_universe(
 
     size = settings.UNIVERSE_SIZE if size is None else size
     min_price = float(settings.UNIVERSE_MIN_PRICE)
+    min_dollar_volume = float(settings.UNIVERSE_MIN_DOLLAR_VOLUME)
     source = source or default_source()
     requested = day or last_completed_session(market_now())
     expected = last_session_on_or_before(requested)
@@ -174,8 +189,8 @@ def refresh_universe(
         return _keep_previous(expected)
 
     excluded = set(UniverseExclusion.objects.values_list("ticker", flat=True))
-    candidates = rank_candidates(grouped.bars, min_price, excluded)
-    members, checks = select_optionable(candidates, size, source.has_listed_options, progress)
+    candidates = rank_candidates(grouped.bars, min_price, excluded, min_dollar_volume)
+    members, checks = select_optionable(candidates, size, _options_check(source), progress)
     if store:
         _remember_prices(grouped.bars)
         _record_options_checks(checks)
@@ -184,6 +199,7 @@ def refresh_universe(
     parameters = {
         "size": size,
         "min_price": min_price,
+        "min_dollar_volume": min_dollar_volume,
         "requested_date": requested.isoformat(),
         "bars": len(grouped.bars),
         "candidates": len(candidates),
@@ -205,6 +221,14 @@ def refresh_universe(
         without_options=without_options,
         change=change,
     )
+
+
+def _options_check(source: UniverseSource) -> Callable[[str], bool]:
+    """A name the vendor's daily listing of optionable underlyings named within the last two days
+    needs no request of its own; the others are asked one by one (the answer is cached a week)."""
+    recent = timezone.now() - VENDOR_LISTING_TRUSTED
+    known = set(OptionableUnderlying.objects.filter(vendor_seen_at__gte=recent).values_list("symbol", flat=True))
+    return lambda ticker: ticker in known or source.has_listed_options(ticker)
 
 
 def _has_universe_since(day: date) -> bool:
@@ -312,6 +336,22 @@ def tickers_due_for_discovery(day: date, recent_since: datetime) -> list[str]:
         Ticker.objects.filter(symbol__in=universe, last_scan_at__gte=recent_since).values_list("symbol", flat=True)
     )
     return [ticker for ticker in universe if ticker not in fresh]
+
+
+def remember_sweep_prices(tickers: Sequence[str], source: PriceSource | None = None) -> int:
+    """The members' last prices, asked in a few full-market snapshot requests and kept minutes for
+    their scans; the requests used. A failure only costs those scans their probe (they ask themselves)."""
+    from scanner.chain_source import remember_fresh_prices
+    from scanner.polygon.errors import MarketDataError
+
+    if not tickers:
+        return 0
+    client = (source or market_provider().client).counting()
+    try:
+        remember_fresh_prices(client.last_prices(tickers))
+    except (MarketDataError, redis.RedisError) as exc:
+        logger.warning("sweep prices not stored: %s", exc)
+    return client.requests_made
 
 
 def universe_bar_vwap(ticker: str) -> float | None:

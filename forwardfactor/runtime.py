@@ -153,7 +153,9 @@ def _start_embedded() -> MarketProvider:
         raise ProviderNotConfiguredError(
             f"no POLYGON_API_KEY and the simulated market cannot start ({exc}); set POLYGON_API_KEY or POLYGON_REST_URL"
         ) from None
-    simulator = MarketSimServer(seed=settings.MARKETSIM_SEED, speed=settings.MARKETSIM_SPEED)
+    simulator = MarketSimServer(
+        seed=settings.MARKETSIM_SEED, speed=settings.MARKETSIM_SPEED, names=settings.MARKETSIM_NAMES
+    )
     simulator.start()
     atexit.register(simulator.stop)
     logger.info("market data: embedded simulated market at %s (no POLYGON_API_KEY)", simulator.rest_url)

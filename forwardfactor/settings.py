@@ -177,6 +177,7 @@ if not DEBUG and MARKET_SIMULATED and not MARKET_SIMULATED_OK:
 SIMULATED_MARKET_LABEL = "SIMULATED DATA" if MARKET_SIMULATED else ""
 # The in-process simulated market started when there is neither a key nor a POLYGON_REST_URL.
 MARKETSIM_SEED = int(env_number("MARKETSIM_SEED", 7, int))
+MARKETSIM_NAMES = int(env_number("MARKETSIM_NAMES", 600, int))  # symbols listed, as `marketsim --names`
 MARKETSIM_SPEED = env_number("MARKETSIM_SPEED", 60.0)  # simulated seconds per wall second, as `marketsim --speed`
 
 # --- Signal engine -----------------------------------------------------------------------------
@@ -185,8 +186,10 @@ RISK_FREE_RATE = env_number("RISK_FREE_RATE", 0.045)
 STALE_QUOTE_MINUTES = env_number("STALE_QUOTE_MINUTES", 15)  # legs quoted longer ago are flagged stale
 
 # --- Discovery universe ------------------------------------------------------------------------
-UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))
+UNIVERSE_SIZE = int(env_number("UNIVERSE_SIZE", 100, int))  # 0: every optionable name above the floors
 UNIVERSE_MIN_PRICE = env_number("UNIVERSE_MIN_PRICE", 5.0)
+# Names trading less than this many dollars a day (volume x VWAP) stay out of the universe, whatever its size.
+UNIVERSE_MIN_DOLLAR_VOLUME = env_number("UNIVERSE_MIN_DOLLAR_VOLUME", 0.0)
 DISCOVERY_SWEEP_MINUTES = int(env_number("DISCOVERY_SWEEP_MINUTES", 30, int))
 # An optionable underlying the vendor stopped listing leaves the followable list after this many days.
 OPTIONABLE_UNDERLYINGS_KEEP_DAYS = int(env_number("OPTIONABLE_UNDERLYINGS_KEEP_DAYS", 5, int))

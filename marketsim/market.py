@@ -30,7 +30,7 @@ from marketsim.session import (
     sessions_before,
     sessions_between,
 )
-from marketsim.universe import TickerProfile, build_universe
+from marketsim.universe import UNIVERSE_SIZE, TickerProfile, build_universe
 
 LISTING_REFERENCE_DELAY = 300.0  # strikes and the event size are fixed 5 minutes after the open
 NO_EVENT = (float("inf"), 0.0)
@@ -104,13 +104,18 @@ class DayProfiles(Mapping[str, TickerProfile]):
 
 
 class Market:
-    def __init__(self, seed: int, session_date: date, first_session: date | None = None) -> None:
+    def __init__(
+        self, seed: int, session_date: date, first_session: date | None = None, names: int = UNIVERSE_SIZE
+    ) -> None:
+        """`names`: how many symbols the market lists (the default market's 600; more keep those
+        600 and add names with the same spread of prices, volumes and listings, see universe.py)."""
         first = first_session or session_date
         if not is_session(session_date) or not is_session(first):
             raise ValueError(f"{first if not is_session(first) else session_date} is not an NYSE session")
         if first > session_date:
             raise ValueError(f"the run's first session {first} is after {session_date}")
         self.seed = seed
+        self.names = names
         self.session_date = session_date
         self.first_session = first
         self.days = sessions_between(first, session_date)  # the run so far, oldest first
@@ -118,7 +123,7 @@ class Market:
         self.open_epoch = opened.timestamp()
         self.close_epoch = closed.timestamp()
         self.tape_end_epoch = at_new_york(session_date, *AFTER_HOURS_END).timestamp()
-        self.base_profiles: dict[str, TickerProfile] = build_universe(seed)  # as of each one's first day
+        self.base_profiles: dict[str, TickerProfile] = build_universe(seed, names)  # as of each one's first day
         self.listed_since: dict[str, date] = {}  # scenario tickers added during the run
         self.profiles = DayProfiles(self)
         self._paths: dict[str, IntradayPath] = {}
@@ -135,7 +140,7 @@ class Market:
         need of the earlier ones (closes, strike books, first listings) is handed over, not rebuilt."""
         if to <= self.session_date:
             raise ValueError(f"{to} is not after {self.session_date}")
-        market = Market(self.seed, to, self.first_session)
+        market = Market(self.seed, to, self.first_session, self.names)
         market.base_profiles = dict(self.base_profiles)
         market.listed_since = dict(self.listed_since)
         market._first_listings = dict(self._first_listings)

@@ -138,6 +138,7 @@ class VendorApi:
         ("grouped_daily", re.compile(r"^/v2/aggs/grouped/locale/us/market/stocks/([^/]+)$")),
         ("options_contracts", re.compile(r"^/v3/reference/options/contracts$")),
         ("stock_snapshot", re.compile(r"^/v2/snapshot/locale/us/markets/stocks/tickers/([^/]+)$")),
+        ("stocks_snapshot", re.compile(r"^/v2/snapshot/locale/us/markets/stocks/tickers$")),
         ("market_status", re.compile(r"^/v1/marketstatus/now$")),
         ("benzinga_earnings", re.compile(r"^/benzinga/v1/earnings$")),
     )
@@ -166,6 +167,8 @@ class VendorApi:
                 return self.options_contracts(path, query, base_url, repeat_cursor)
             if name == "stock_snapshot":
                 return self.stock_snapshot(args[0], path, query)
+            if name == "stocks_snapshot":
+                return self.stocks_snapshot(path, query)
             if name == "benzinga_earnings":
                 return self.earnings(path, query, base_url, repeat_cursor)
             return self.market_status()
@@ -387,6 +390,22 @@ class VendorApi:
         now = self.clock_epoch()
         return Answer(
             200, {"request_id": request_id(path, query), "status": "OK", "ticker": self._ticker(profile, now)}
+        )
+
+    def stocks_snapshot(self, path: str, query: dict[str, str]) -> Answer:
+        """The vendor's full-market snapshot: every listed stock (OTC only with include_otc=true), or
+        the comma-separated ``tickers``; unknown symbols are left out."""
+        include_otc = query.get("include_otc", "false").lower() == "true"
+        wanted = [t.strip().upper() for t in query.get("tickers", "").split(",") if t.strip()]
+        profiles = [self.market.profile(symbol) for symbol in (wanted or self.market.symbols())]
+        now = self.clock_epoch()
+        tickers = [
+            self._ticker(profile, now)
+            for profile in profiles
+            if profile is not None and (include_otc or not profile.otc)
+        ]
+        return Answer(
+            200, {"count": len(tickers), "request_id": request_id(path, query), "status": "OK", "tickers": tickers}
         )
 
     def _ticker(self, profile: TickerProfile, now: float) -> dict[str, Any]:

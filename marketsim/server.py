@@ -37,7 +37,7 @@ from marketsim.session import (
     session_bounds,
 )
 from marketsim.stocks_socket import StocksHub
-from marketsim.universe import TickerProfile, scenario_profile
+from marketsim.universe import UNIVERSE_SIZE, TickerProfile, scenario_profile
 
 EventSource = Callable[[StocksHub], Awaitable[None]]
 START_AFTER_OPEN = timedelta(minutes=5)
@@ -66,8 +66,10 @@ class MarketSimServer:
         event_source: EventSource | None = None,
         first_session: date | None = None,
         last_session: date | None = None,
+        names: int = UNIVERSE_SIZE,
     ) -> None:
-        """`first_session` is the run's first day (default `session_date`): a run started directly on a
+        """`names` is how many symbols the market lists (default 600; a larger market keeps those and
+        adds more, see universe.py). `first_session` is the run's first day (default `session_date`): a run started directly on a
         later session with the same first session and seed is the market that advancing reaches.
         `last_session` makes the clock roll over: at each close it jumps to the next session's open
         (5 minutes after), until that session's close, so `speed` plays several days compressed."""
@@ -81,7 +83,7 @@ class MarketSimServer:
         self.seed = seed
         self.host = host
         self.port = port
-        self.market = Market(seed, day, first_session)
+        self.market = Market(seed, day, first_session, names)
         self.clock = SimClock(start_at or session_bounds(day)[0] + START_AFTER_OPEN, speed)
         self.faults = Faults()
         self.faults.update(**dict(faults or {}))

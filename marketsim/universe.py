@@ -1,8 +1,14 @@
-"""The simulated listing: ~600 symbols with heavy-tailed prices and volumes, fixed by the seed."""
+"""The simulated listing: heavy-tailed prices and volumes, fixed by the seed.
+
+The default market is the first ``UNIVERSE_SIZE`` (600) names; a larger one (``names=5000``) keeps
+them unchanged and adds names in blocks of ``EXTRA_BLOCK``, each block drawn from its own generator
+with the same distributions, so a market of N names is the first N of any larger one of that seed.
+"""
 
 from __future__ import annotations
 
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -11,7 +17,10 @@ import numpy as np
 from marketsim.randomness import derive_rng
 
 ExpiryClass = Literal["daily", "weekly", "monthly"]
-UNIVERSE_SIZE = 600
+UNIVERSE_SIZE = 600  # the default market's names
+EXTRA_BLOCK = 500  # names beyond the default are drawn this many at a time, one generator a block
+MAX_NAMES = 20_000
+WEEKLY_NAMES = 100  # the default market's names with weeklies: its most traded optionable ones
 
 # symbol, previous close, average daily shares, annualised volatility
 WELL_KNOWN: tuple[tuple[str, float, int, float], ...] = (
@@ -94,7 +103,30 @@ def volatility_for(dollar_volume: np.ndarray, price: np.ndarray, draws: np.ndarr
     return np.clip(typical * np.exp(IDIOSYNCRATIC_SPREAD * draws), *VOLATILITY_RANGE)
 
 
-def build_universe(seed: int, size: int = UNIVERSE_SIZE) -> dict[str, TickerProfile]:
+def build_universe(seed: int, names: int = UNIVERSE_SIZE) -> dict[str, TickerProfile]:
+    """The listing of ``names`` symbols (keyed and ordered by symbol): the default market's first
+    ``names`` when fewer, those 600 unchanged plus blocks of further names when more."""
+    if not len(WELL_KNOWN) <= names <= MAX_NAMES:
+        raise ValueError(f"a market lists {len(WELL_KNOWN)} to {MAX_NAMES} names, not {names}")
+    core, order = _default_universe(seed)
+    if names <= UNIVERSE_SIZE:
+        return {symbol: core[symbol] for symbol in sorted(order[:names])}
+    weekly_volume = _weekly_volume_floor(core.values())
+    profiles = dict(core)
+    block = 0
+    while len(profiles) < names:
+        rng = derive_rng(seed, "universe", "extra", block)
+        # A whole block is drawn even when fewer names are wanted: the same draws for any size.
+        drawn = _generated_profiles(rng, EXTRA_BLOCK, set(profiles))
+        for profile in drawn[: names - len(profiles)]:
+            profiles[profile.symbol] = _extra_term_structure(rng, profile, weekly_volume)
+        block += 1
+    return dict(sorted(profiles.items()))
+
+
+def _default_universe(seed: int) -> tuple[dict[str, TickerProfile], list[str]]:
+    """The default market (the only one before larger ones existed: its draws must not change) and
+    its symbols in the order they were drawn."""
     rng = derive_rng(seed, "universe")
     profiles: list[TickerProfile] = [
         TickerProfile(
@@ -112,8 +144,14 @@ def build_universe(seed: int, size: int = UNIVERSE_SIZE) -> dict[str, TickerProf
         )
         for symbol, price, volume, vol in WELL_KNOWN
     ]
-    count = size - len(profiles)
-    symbols = _generated_symbols(rng, count, {p.symbol for p in profiles})
+    profiles += _generated_profiles(rng, UNIVERSE_SIZE - len(profiles), {p.symbol for p in profiles})
+    order = [profile.symbol for profile in profiles]
+    return _assign_term_structures(rng, profiles), order
+
+
+def _generated_profiles(rng: np.random.Generator, count: int, taken: set[str]) -> list[TickerProfile]:
+    """``count`` made-up names not in ``taken`` (which grows by them), before their term structures."""
+    symbols = _generated_symbols(rng, count, taken)
     prices = np.clip(np.exp(rng.normal(np.log(25.0), 1.2, count)), 0.35, 1500.0)
     # Pareto tail: a few names trade tens of millions of shares, most a few hundred thousand.
     volumes = np.clip(90_000 * (1.0 / rng.uniform(0.0005, 1.0, count)) ** (1 / 1.05), 2_000, 150_000_000)
@@ -121,9 +159,14 @@ def build_universe(seed: int, size: int = UNIVERSE_SIZE) -> dict[str, TickerProf
     liquid = (prices >= 3.0) & (volumes >= 150_000)
     has_options = ~otc & (rng.uniform(size=count) < np.where(liquid, 0.92, 0.25))
     vols = volatility_for(prices * volumes, prices, rng.standard_normal(count))
+    profiles = []
     for i, symbol in enumerate(symbols):
         if otc[i] and len(symbol) == 5:
-            symbol = symbol[:4] + ("F" if rng.uniform() < 0.7 else "Y")
+            # Foreign OTC names end in F or Y (unless that symbol is taken: then the drawn one stays).
+            otc_symbol = symbol[:4] + ("F" if rng.uniform() < 0.7 else "Y")
+            if otc_symbol not in taken:
+                taken.add(otc_symbol)
+                symbol = otc_symbol
         profiles.append(
             TickerProfile(
                 symbol=symbol,
@@ -139,31 +182,53 @@ def build_universe(seed: int, size: int = UNIVERSE_SIZE) -> dict[str, TickerProf
                 jumps_per_session=float(rng.uniform(0.3, 3.0)),
             )
         )
-    return _assign_term_structures(rng, profiles)
+    return profiles
 
 
 def _assign_term_structures(rng: np.random.Generator, profiles: list[TickerProfile]) -> dict[str, TickerProfile]:
     """Weeklies for the most traded optionable names; mostly contango, some backwardation, and a
     seeded subset with an event bump in the front month."""
     optionable = sorted((p for p in profiles if p.has_options), key=lambda p: -p.avg_volume)
-    weekly = {p.symbol for p in optionable[:100]}
+    weekly = {p.symbol for p in optionable[:WEEKLY_NAMES]}
     result: dict[str, TickerProfile] = {}
     for profile in sorted(profiles, key=lambda p: p.symbol):
-        draw = float(rng.uniform())
         expiry_class = profile.expiry_class
         if profile.has_options and expiry_class == "monthly" and profile.symbol in weekly:
             expiry_class = "weekly"
-        ff_bump = None
-        if draw < 0.80:
-            slope = float(rng.uniform(0.02, 0.14))
-        else:
-            slope = float(rng.uniform(-0.10, -0.02))
-        bump_rate = 0.15 if expiry_class == "weekly" else 0.05
-        if profile.has_options and profile.symbol not in INDEX_FUNDS and rng.uniform() < bump_rate:
-            ff_bump = float(rng.uniform(0.26, 0.54))
-            slope = float(rng.uniform(0.02, 0.08))
+        slope, ff_bump = _term_draws(rng, profile, expiry_class == "weekly")
         result[profile.symbol] = replace(profile, expiry_class=expiry_class, term_slope=slope, ff_bump=ff_bump)
     return result
+
+
+def _term_draws(rng: np.random.Generator, profile: TickerProfile, weekly: bool) -> tuple[float, float | None]:
+    """(term slope, event bump or None): 80 % contango, the rest backwardation; an event bump for
+    15 % of the names with weeklies and 5 % of the others (index funds have none)."""
+    draw = float(rng.uniform())
+    ff_bump = None
+    if draw < 0.80:
+        slope = float(rng.uniform(0.02, 0.14))
+    else:
+        slope = float(rng.uniform(-0.10, -0.02))
+    bump_rate = 0.15 if weekly else 0.05
+    if profile.has_options and profile.symbol not in INDEX_FUNDS and rng.uniform() < bump_rate:
+        ff_bump = float(rng.uniform(0.26, 0.54))
+        slope = float(rng.uniform(0.02, 0.08))
+    return slope, ff_bump
+
+
+def _weekly_volume_floor(profiles: Iterable[TickerProfile]) -> int:
+    """The average volume of the default market's 100th most traded optionable name: names added
+    beyond it list weeklies from that volume up (the US lists weeklies on its most traded names)."""
+    volumes = sorted((p.avg_volume for p in profiles if p.has_options), reverse=True)
+    return volumes[min(WEEKLY_NAMES, len(volumes)) - 1]
+
+
+def _extra_term_structure(rng: np.random.Generator, profile: TickerProfile, weekly_volume: int) -> TickerProfile:
+    """A name beyond the default market's: weeklies by volume, then the default market's mix of
+    contango, backwardation and event bumps."""
+    weekly = profile.has_options and profile.avg_volume >= weekly_volume
+    slope, ff_bump = _term_draws(rng, profile, weekly)
+    return replace(profile, expiry_class="weekly" if weekly else "monthly", term_slope=slope, ff_bump=ff_bump)
 
 
 def scenario_profile(

@@ -3,8 +3,10 @@
 A big name lists 10,000+ contracts (40+ snapshot pages); a scan reads a handful of expiries and the
 strikes around the money. So:
 
-1. **Listed expiries** of the ticker up to a year out (the configured window at least), once a
-   day per ticker (shared Redis): one snapshot request for the calls at the strikes from a standard
+1. **Listed expiries** of the ticker up to a year out (the configured window at least), from one
+   probe that later days of the month reuse until a listed expiry passes (shared Redis; exchanges
+   list new series as old ones expire and at a month's turn, see ``_Listing.stands_for``): one
+   snapshot request for the calls at the strikes from a standard
    one near a reference price (a multiple of 5, 10 or 50 by price: the strike every expiry lists) to
    $2.50 above it, so each expiry answers with one to three rows that carry the underlying price, a
    near-the-money IV (the term structure of the expiries a scan does not fetch) and the strike step
@@ -58,7 +60,9 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 MAX_PARALLEL = 6
 SCAN_REQUEST_BUDGET = 8  # a scan's requests, its earnings check included (DESIGN.md §4)
-EXPIRIES_TTL_S = 26 * 3600
+CARRY_DAYS = 31  # a listing stands for the rest of its month at most (see _Listing.stands_for)
+EXPIRIES_TTL_S = (CARRY_DAYS + 1) * 24 * 3600
+FRESH_PRICE_TTL_S = 300  # a sweep's prices stand for its scans (they finish within minutes)
 SPOT_TTL_S = 14 * 24 * 3600
 
 
@@ -84,8 +88,31 @@ class _Listing:
     spot: float
     steps: dict[date, float] = field(default_factory=dict)  # strike step near the money (the probe's)
 
-    def covers(self, day: date, window: tuple[date, date]) -> bool:
-        return self.day == day and self.window[0] <= window[0] and window[1] <= self.window[1]
+    def between(self, first: date, last: date) -> _Listing:
+        """The listing of the expiries from ``first`` to ``last`` only."""
+        kept = tuple(expiry for expiry in self.expiries if first <= expiry <= last)
+        if kept == self.expiries:
+            return self
+        return _Listing(
+            day=self.day,
+            window=(max(first, self.window[0]), min(last, self.window[1])),
+            expiries=kept,
+            iv={expiry: v for expiry, v in self.iv.items() if first <= expiry <= last},
+            spot=self.spot,
+            steps={expiry: v for expiry, v in self.steps.items() if first <= expiry <= last},
+        )
+
+    def stands_for(self, day: date, window: tuple[date, date]) -> bool:
+        """Whether this listing, probed on ``self.day``, is the listing of ``day`` over ``window``: the
+        same day, or a later one of the same month before any of its expiries has passed. Series are
+        added when one expires (the next weekly, the next monthly or quarterly) and when a month
+        turns (the month the monthly cycle reaches), so until then the listing is what it was."""
+        if not (self.window[0] <= window[0] and window[1] <= self.window[1]):
+            return False
+        if day == self.day:
+            return True
+        same_month = (day.year, day.month) == (self.day.year, self.day.month)
+        return self.day < day and same_month and not any(self.day <= expiry < day for expiry in self.expiries)
 
 
 class ChainFetcher:
@@ -112,10 +139,18 @@ class ChainFetcher:
         timings: dict[str, float] = {}
         day = trading_date(as_of)
         window = expiry_window(as_of, config)
-        probe_window = (window[0], max(window[1], day + timedelta(days=TERM_STRUCTURE_MAX_DTE)))
+        # The probe reads today's expiry too (its passing ends the listing's days) and a month beyond
+        # the term structure's year, so that the listing still reaches a year out on later days.
+        probe_window = (day, max(window[1], day + timedelta(days=TERM_STRUCTURE_MAX_DTE + CARRY_DAYS)))
 
-        listing = self._cached_listing(ticker)
-        cached = listing is not None and listing.covers(day, window)
+        stored = self._cached_listing(ticker)
+        cached = stored is not None and stored.stands_for(day, window)
+        # A listing of an earlier day comes without today's spot: it stands only beside a fresh price
+        # (a sweep's), else the probe that tells the spot as well costs no more than a refetch would.
+        fresh = self._cached_price(_fresh_key(ticker)) if cached and stored.day != day else None
+        if cached and stored.day != day and fresh is None:
+            cached = False
+        listing = stored
         if not cached:
             hint = (
                 reference_price
@@ -123,12 +158,14 @@ class ChainFetcher:
                 or self._cached_price(_spot_key(ticker))
                 or self._cached_price(_close_key(ticker))
             )
-            listing = self._discover(client, ticker, day, window, probe_window, hint)
+            listing = stored = self._discover(client, ticker, day, window, probe_window, hint)
             timings["discover_s"] = time.perf_counter() - started
             # The probe's own underlying price is fresher than any hint.
             spot = listing.spot
         else:
-            spot = reference_price or listing.spot
+            spot = fresh or reference_price or listing.spot
+        # What a probe today would list: from the window's start to a year out.
+        listing = listing.between(window[0], max(window[1], day + timedelta(days=TERM_STRUCTURE_MAX_DTE)))
         needed = needed_expiries(list(listing.expiries), as_of, config, earnings_dates)
 
         fetch_started = time.perf_counter()
@@ -150,7 +187,7 @@ class ChainFetcher:
                 chain = _parse(answers, needed, ticker, spot, as_of)
         timings["parse_s"] = time.perf_counter() - parse_started
 
-        self._remember(ticker, listing, chain)
+        self._remember(ticker, stored, chain)
         return FetchedChain(
             chain=chain,
             requests=client.requests_made,
@@ -275,6 +312,18 @@ def fetch_chain(
     return fetcher.fetch(ticker, config, as_of or market_now(), reference_price, earnings_dates, budget)
 
 
+def remember_fresh_prices(prices: Mapping[str, float]) -> int:
+    """Prices just asked of the vendor (a sweep's full-market snapshot): for ``FRESH_PRICE_TTL_S``
+    they let a scan plan on a listing probed on an earlier day. Returns how many were stored."""
+    cache = shared_redis()
+    pipe = cache.pipeline(transaction=False)
+    usable = {t: p for t, p in prices.items() if math.isfinite(p) and p > 0}
+    for ticker, price in usable.items():
+        pipe.set(_fresh_key(ticker.upper()), repr(float(price)).encode(), ex=FRESH_PRICE_TTL_S)
+    pipe.execute()
+    return len(usable)
+
+
 def remember_reference_prices(prices: Mapping[str, float]) -> int:
     """Last-session closes (the universe refresh's grouped daily) as every ticker's reference price for
     its cold scans: the expiry probe then needs no spot request of its own (a scan's budget). The last
@@ -371,6 +420,10 @@ def _listing_key(ticker: str) -> str:
 
 def _close_key(ticker: str) -> str:
     return f"ff:chain:close:{ticker}"
+
+
+def _fresh_key(ticker: str) -> str:
+    return f"ff:chain:fresh:{ticker}"
 
 
 def _spot_key(ticker: str) -> str:

@@ -254,3 +254,19 @@ def underlying_tickers(rows: list) -> set[str]:
         if isinstance(ticker, str) and ticker.strip():
             found.add(ticker.strip().upper())
     return found
+
+
+def last_prices(tickers: list) -> dict[str, float]:
+    """Each stock's last trade price from the full-market snapshot's ``tickers`` (the day's close so
+    far, then the previous close, when no trade is given); entries without a positive price are skipped."""
+    prices = {}
+    for entry in tickers:
+        if not isinstance(entry, dict) or not isinstance(entry.get("ticker"), str):
+            continue
+        for part, field in (("lastTrade", "p"), ("day", "c"), ("prevDay", "c")):
+            section = entry.get(part)
+            price = _number(section.get(field)) if isinstance(section, dict) else math.nan
+            if math.isfinite(price) and price > 0:
+                prices[entry["ticker"].strip().upper()] = price
+                break
+    return prices

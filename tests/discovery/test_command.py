@@ -72,7 +72,7 @@ def test_dry_run_prints_the_ranking_and_stores_nothing(vendor):
             "--date 2025-06-10: that session has not closed yet; the last completed session is 2025-06-06",
         ),
         (["--top", "ten"], "--top 'ten': give a whole number of tickers"),
-        (["--top", "0"], "--top 0: choose between 1 and 2000"),
+        (["--top", "-1"], "--top -1: choose between 1 and 10000 (0: every optionable name above the floors)"),
     ],
 )
 @pytest.mark.django_db

@@ -73,3 +73,27 @@ def test_ranking_of_any_vendor_rows_is_sorted_finite_and_above_the_floor(bars, m
     assert all(math.isfinite(c.dollar_volume) and c.dollar_volume > 0 for c in ranked)
     assert all(any(b.ticker == c.ticker and b.close >= min_price for b in bars) for c in ranked)
     assert [c.dollar_volume for c in ranked] == sorted((c.dollar_volume for c in ranked), reverse=True)
+
+
+@given(
+    volumes=st.lists(st.floats(min_value=1.0, max_value=1e9), min_size=1, max_size=60),
+    floor=st.floats(min_value=0.0, max_value=5e9),
+    size=st.integers(0, 80),
+    optionable=st.sets(st.integers(0, 59)),
+)
+def test_the_universe_keeps_the_size_and_the_dollar_volume_floor(volumes, floor, size, optionable):
+    # given bars at $10 of the given volumes, some of them optionable
+    bars = [bar(f"T{i:02d}", close=10.0, volume=volume) for i, volume in enumerate(volumes)]
+    listed = {f"T{i:02d}" for i in optionable}
+    # when the universe of `size` names (0: all) above the floor is picked
+    candidates = rank_candidates(bars, min_price=5.0, excluded=set(), min_dollar_volume=floor)
+    members, _ = select_optionable(candidates, size, listed.__contains__)
+    # then every member is optionable and above the floor, at most `size` of them, and no name left
+    # out is both optionable and above the floor while room remains
+    above = {b.ticker for b in bars if b.dollar_volume >= floor} & listed
+    tickers = {m.ticker for m in members}
+    assert tickers <= above
+    assert all(m.dollar_volume >= floor for m in members)
+    assert len(members) == (len(above) if size == 0 else min(size, len(above)))
+    assert [m.rank for m in members] == list(range(1, len(members) + 1))
+    assert [m.dollar_volume for m in members] == sorted((m.dollar_volume for m in members), reverse=True)

@@ -1,5 +1,5 @@
 """Fetch only what the engine needs: a 10,000-contract chain in a handful of requests, holding the
-needed expiries and strikes, with the listed expiries cached for the day."""
+needed expiries and strikes, with the listed expiries cached until one passes or the month turns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import fakeredis
 import numpy as np
 import pytest
 
-from scanner.chain_source import ChainFetcher, probe_strike
+from scanner.chain_source import ChainFetcher, _fresh_key, probe_strike
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import scan_chain
 from scanner.engine.selection import needed_expiries
@@ -94,10 +94,24 @@ def test_the_second_scan_of_the_day_skips_discovery(spy, fetcher, mocked):
     assert second.requests == sum(r.pages for r in second.requested) == first.requests - 2
 
 
-def test_a_new_day_discovers_again(spy, fetcher, mocked):
+def test_a_later_day_reuses_the_listing_until_an_expiry_passes_or_the_month_turns(spy, fetcher, mocked):
+    # given a first scan on Monday 2025-03-03 (the listing starts with Tuesday's daily)
     spy.serve(mocked)
-    fetcher.fetch("SPY", EngineConfig(), spy.as_of)
-    assert not fetcher.fetch("SPY", EngineConfig(), spy.as_of + timedelta(days=1)).expiries_cached
+    first = fetcher.fetch("SPY", EngineConfig(), spy.as_of)
+    # when scanning, each time beside a sweep's fresh price, on Tuesday (no listed expiry passed
+    # since), on Wednesday (Tuesday's passed) and, from a listing probed on Friday 2025-02-28, on
+    # Monday 2025-03-03 (a new month)
+    fetcher.cache.set(_fresh_key("SPY"), b"600.0")
+    tuesday = fetcher.fetch("SPY", EngineConfig(), spy.as_of + timedelta(days=1))
+    wednesday = fetcher.fetch("SPY", EngineConfig(), spy.as_of + timedelta(days=2))
+    fetcher.cache.flushall()
+    fetcher.fetch("SPY", EngineConfig(), spy.as_of - timedelta(days=3))
+    fetcher.cache.set(_fresh_key("SPY"), b"600.0")
+    new_month = fetcher.fetch("SPY", EngineConfig(), spy.as_of)
+    # then Tuesday's scan reuses Monday's listing (less today's expiry: what a probe would list), the others probe
+    assert tuesday.expiries_cached and tuesday.listed == first.listed[1:]
+    assert tuesday.requests == sum(r.pages for r in tuesday.requested) < first.requests
+    assert not wednesday.expiries_cached and not new_month.expiries_cached
 
 
 def test_a_spot_that_moved_out_of_the_band_refetches_around_the_new_spot(fetcher, mocked):

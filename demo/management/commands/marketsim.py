@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from marketsim.faults import Faults
 from marketsim.server import MarketSimServer
 from marketsim.session import NEW_YORK, is_session, latest_session, sessions_from
+from marketsim.universe import MAX_NAMES, UNIVERSE_SIZE, WELL_KNOWN
 
 
 def _session_date(raw: str) -> date:
@@ -69,6 +70,13 @@ class Command(BaseCommand):
             "--port", type=int, default=8765, help="port for REST and WebSocket (default 8765; 0 = any free port)"
         )
         parser.add_argument("--seed", type=int, default=7, help="market seed: same seed, same market (default 7)")
+        parser.add_argument(
+            "--names",
+            type=int,
+            default=UNIVERSE_SIZE,
+            help=f"symbols listed (default {UNIVERSE_SIZE}; a larger market keeps those and adds more with the same "
+            f"spread of prices, volumes and option listings; {len(WELL_KNOWN)} to {MAX_NAMES})",
+        )
         parser.add_argument(
             "--speed",
             type=float,
@@ -140,6 +148,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["port"] < 0 or options["port"] > 65535:
             raise CommandError("--port must be between 0 and 65535")
+        if not len(WELL_KNOWN) <= options["names"] <= MAX_NAMES:
+            raise CommandError(f"--names must be between {len(WELL_KNOWN)} and {MAX_NAMES}")
         if options["speed"] < 0:
             raise CommandError("--speed must be >= 0")
         day = _session_date(options["date"]) if options["date"] else None
@@ -167,6 +177,7 @@ class Command(BaseCommand):
                 faults=faults,
                 start_at=start_at,
                 last_session=last_session,
+                names=options["names"],
             )
             sim.start()
         except OSError as exc:
@@ -178,7 +189,7 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stop.set())
         info = sim.clock_info()
         self.stdout.write(
-            f"Simulated Polygon: session {info['session_date']}{_through(info)}, clock {info['now']} at {info['speed']:g}x, seed {sim.seed}\n"
+            f"Simulated Polygon: session {info['session_date']}{_through(info)}, clock {info['now']} at {info['speed']:g}x, seed {sim.seed}, {len(sim.market.base_profiles)} names\n"
             f"REST      {sim.rest_url}\n"
             f"WebSocket {sim.ws_url}\n"
             f"Control   {sim.rest_url}/_sim/stats  (/_sim/faults, /_sim/move, /_sim/add_ticker, /_sim/clock, /_sim/advance)\n"

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from discovery.universe import RankedMember, RefreshOutcome, refresh_universe
 from scanner.polygon.errors import MarketDataError
 
-MAX_TOP = 2000
+MAX_TOP = 10_000
 BAR_WIDTH = 30
 
 
@@ -29,7 +29,8 @@ class Command(BaseCommand):
             type=str,
             default=None,
             metavar="N",
-            help=f"Universe size (default UNIVERSE_SIZE={settings.UNIVERSE_SIZE}).",
+            help=f"Universe size (default UNIVERSE_SIZE={settings.UNIVERSE_SIZE}; 0: every optionable name above "
+            "UNIVERSE_MIN_PRICE and UNIVERSE_MIN_DOLLAR_VOLUME).",
         )
         parser.add_argument(
             "--date",
@@ -77,8 +78,8 @@ def _parse_top(raw: str | None) -> int:
         size = int(raw)
     except ValueError:
         raise CommandError(f"--top {raw!r}: give a whole number of tickers, e.g. --top 100") from None
-    if not 1 <= size <= MAX_TOP:
-        raise CommandError(f"--top {size}: choose between 1 and {MAX_TOP}")
+    if not 0 <= size <= MAX_TOP:
+        raise CommandError(f"--top {size}: choose between 1 and {MAX_TOP} (0: every optionable name above the floors)")
     return size
 
 
@@ -134,7 +135,7 @@ class ProgressBar:
     def update(self, checked: int, found: int) -> None:
         if not self._interactive:
             return
-        filled = BAR_WIDTH * found // self._target
+        filled = BAR_WIDTH * found // self._target if self._target else BAR_WIDTH * checked // max(checked, 1)
         bar = "#" * filled + "." * (BAR_WIDTH - filled)
         self._stream.write(
             f"\rchecking listed options [{bar}] {found}/{self._target} found, {checked} checked", ending=""

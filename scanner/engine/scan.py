@@ -508,15 +508,22 @@ def _double_calendar(
     engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: _PairBase, notes: list[str]
 ) -> FFSignal | None:
     chain, target = engine.chain, engine.config.target_delta
+    # Front contracts with a valid IV whose twin the back expiry lists, calls and puts together: one
+    # delta computation serves both sides and the legs.
+    listed = front.rows[np.isfinite(engine.iv[front.rows])]
+    twins = zip(chain.is_call[listed].tolist(), chain.strike[listed].tolist())
+    listed = listed[[contract in back.by_contract for contract in twins]]
+    listed_deltas = engine.delta(listed, front)
     picked: dict[bool, int] = {}
+    picked_delta: dict[bool, float] = {}
     for is_call in (True, False):
-        rows = front.rows[(chain.is_call[front.rows] == is_call) & np.isfinite(engine.iv[front.rows])]
-        rows = rows[[(is_call, k) in back.by_contract for k in chain.strike[rows].tolist()]]
+        typed = chain.is_call[listed] == is_call
+        rows, deltas = listed[typed], listed_deltas[typed]
         if rows.size:
-            deltas = engine.delta(rows, front)
             distance = np.abs(np.abs(deltas) - target)
             if np.isfinite(distance).any():
-                picked[is_call] = int(rows[np.nanargmin(distance)])
+                best = int(np.nanargmin(distance))
+                picked[is_call], picked_delta[is_call] = int(rows[best]), float(deltas[best])
     if len(picked) < 2:
         notes.append(
             f"{pick.label} double_calendar: no {target:.0%}-delta "
@@ -528,8 +535,7 @@ def _double_calendar(
     engine.ensure_iv(np.array(rows))
     names: tuple[LegName, ...] = ("front_call", "back_call", "front_put", "back_put")
     legs = [engine.leg(name, row) for name, row in zip(names, rows)]
-    for leg, row in zip(legs[::2], rows[::2]):
-        leg["delta"] = float(engine.delta(np.array([row]), front)[0])
+    legs[0]["delta"], legs[2]["delta"] = picked_delta[True], picked_delta[False]
     call = _side(engine, legs[0]["iv"], front, legs[1]["iv"], back)
     put = _side(engine, legs[2]["iv"], front, legs[3]["iv"], back)
     # The ranking side: the lower FF, or the side that has none (it is why the pair has none), so

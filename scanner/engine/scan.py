@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timedelta
 from typing import TypedDict
 
@@ -61,13 +62,15 @@ class _Expiry:
         self.dte = (expiry - trading_date(as_of)).days
         self.forward = chain.underlying_price * math.exp((config.risk_free_rate - config.dividend_yield) * self.years)
         self.by_contract = dict(zip(zip(chain.is_call[rows].tolist(), chain.strike[rows].tolist()), rows.tolist()))
+        self._strikes = chain.strike[rows]
 
-    def band_rows(self, strikes: np.ndarray) -> np.ndarray:
+    @cached_property
+    def band_rows(self) -> np.ndarray:
         """Rows whose strike is among the ATM_BAND_STRIKES distinct strikes each side of the forward."""
-        distinct = np.unique(strikes[self.rows])
+        distinct = np.unique(self._strikes)
         position = int(np.searchsorted(distinct, self.forward))
         chosen = distinct[max(0, position - ATM_BAND_STRIKES) : position + ATM_BAND_STRIKES]
-        return self.rows[np.isin(strikes[self.rows], chosen)]
+        return self.rows[np.isin(self._strikes, chosen)]
 
 
 class _Engine:
@@ -118,7 +121,7 @@ class _Engine:
     def atm_iv(self, expiry: _Expiry) -> tuple[float | None, bool]:
         """IV at the forward: per type, linear in strike between the nearest valid strikes around F;
         calls and puts averaged where both exist. Also whether any input was solved from a mid."""
-        rows = expiry.band_rows(self.chain.strike)
+        rows = expiry.band_rows
         values, from_mid = [], False
         for is_call in (True, False):
             typed = rows[(self.chain.is_call[rows] == is_call) & np.isfinite(self.iv[rows])]
@@ -262,7 +265,7 @@ def scan_chain(
     # just those); the probe's IVs fill the rest of the year. Solving every expiry of a full chain
     # for the chart would cost more than the scan itself.
     charted = {e for e in needed if dtes.get(e, TERM_STRUCTURE_MAX_DTE + 1) <= TERM_STRUCTURE_MAX_DTE}
-    first_pass = [engine.expiry(e).band_rows(chain.strike) for e in sorted(needed | charted)]
+    first_pass = [engine.expiry(e).band_rows for e in sorted(needed | charted)]
     if "double_calendar" in config.structures:
         first_pass += [engine.expiry(p.front).rows for p in picks if p.front and p.back]
     if first_pass:

@@ -282,7 +282,9 @@ def _filled(values: list, empty: msgspec.Struct) -> list:
 def _same(values: list) -> list:
     """``values`` itself, or its first item alone when every item is that one (one underlying price
     and stamp on every row of a snapshot is the rule): the rules that read it give the same answer."""
-    return values[:1] if values and values.count(values[0]) == len(values) else values
+    if values and values[-1] == values[0] and values.count(values[0]) == len(values):
+        return values[:1]
+    return values
 
 
 def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
@@ -346,22 +348,14 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
     newest_ns = max(0, int(price_stamp.max()), int(quote_ns.max()))
 
     # Greeks and the day's bar: often absent from every row (a plan without them).
-    greeks = [row.greeks for row in rows]
-    if _all_none(greeks):
-        delta = np.full(count, np.nan)
-    else:
-        try:
-            delta = _floats([g.delta for g in greeks])
-        except AttributeError:
-            delta = _floats([g.delta for g in _filled(greeks, _NO_GREEKS)])
-    days = [row.day for row in rows]
-    if _all_none(days):
-        volume = np.full(count, np.nan)
-    else:
-        try:
-            volume = _floats([d.volume for d in days])
-        except AttributeError:
-            volume = _floats([d.volume for d in _filled(days, _NO_DAY)])
+    try:
+        delta = _floats([row.greeks.delta for row in rows])
+    except AttributeError:
+        delta = _nested_floats([row.greeks for row in rows], _NO_GREEKS)
+    try:
+        volume = _floats([row.day.volume for row in rows])
+    except AttributeError:
+        volume = _nested_floats([row.day for row in rows], _NO_DAY)
 
     # The row reader's checks in its order: a row is dropped for the first one it fails.
     checks = (
@@ -411,9 +405,12 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
     )
 
 
-def _all_none(values: list) -> bool:
-    # The first item tells most lists apart at once; counting None is quick (identity).
-    return values[0] is None and values.count(None) == len(values)
+def _nested_floats(parts: list, empty: _Greeks | _Day) -> np.ndarray:
+    """The one number of the greeks or the day of each row, NaN where either is absent."""
+    if parts[0] is None and parts.count(None) == len(parts):  # counting None is quick (identity)
+        return np.full(len(parts), np.nan)
+    name = empty.__struct_fields__[0]
+    return _floats([getattr(part, name) for part in _filled(parts, empty)])
 
 
 def _expiry_code(text: str | None) -> int:

@@ -407,7 +407,7 @@ def _parse(
             )
         )
         for i, (_, pages) in enumerate(answers)
-        for page in pages_columns(pages.pages)
+        for page in pages_columns(pages.pages, tickers=False)  # the scan names the ticker
     ]
     if not any(len(page.strike) for page in columns):
         return chain_from_columns([], ticker, underlying_price=spot, as_of=as_of)

@@ -35,7 +35,8 @@ def _erfc_fraction(t: np.ndarray) -> np.ndarray:
     """erfc(t) for t >= 2: e^{-t²}/√π · 1/(t + (1/2)/(t + 1/(t + (3/2)/(t + …))))."""
     tail = t.copy()
     for k in range(_FRACTION_TERMS, 0, -1):
-        tail = t + (0.5 * k) / tail
+        np.divide(0.5 * k, tail, out=tail)  # in place: t + (k/2)/tail, without two new arrays a term
+        tail += t
     return np.exp(-t * t) * _INV_SQRT_PI / tail
 
 

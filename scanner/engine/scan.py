@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date, datetime, timedelta
 from typing import TypedDict
 
@@ -61,13 +62,15 @@ class _Expiry:
         self.dte = (expiry - trading_date(as_of)).days
         self.forward = chain.underlying_price * math.exp((config.risk_free_rate - config.dividend_yield) * self.years)
         self.by_contract = dict(zip(zip(chain.is_call[rows].tolist(), chain.strike[rows].tolist()), rows.tolist()))
+        self._strikes = chain.strike[rows]
 
-    def band_rows(self, strikes: np.ndarray) -> np.ndarray:
+    @cached_property
+    def band_rows(self) -> np.ndarray:
         """Rows whose strike is among the ATM_BAND_STRIKES distinct strikes each side of the forward."""
-        distinct = np.unique(strikes[self.rows])
+        distinct = np.unique(self._strikes)
         position = int(np.searchsorted(distinct, self.forward))
         chosen = distinct[max(0, position - ATM_BAND_STRIKES) : position + ATM_BAND_STRIKES]
-        return self.rows[np.isin(strikes[self.rows], chosen)]
+        return self.rows[np.isin(self._strikes, chosen)]
 
 
 class _Engine:
@@ -118,7 +121,7 @@ class _Engine:
     def atm_iv(self, expiry: _Expiry) -> tuple[float | None, bool]:
         """IV at the forward: per type, linear in strike between the nearest valid strikes around F;
         calls and puts averaged where both exist. Also whether any input was solved from a mid."""
-        rows = expiry.band_rows(self.chain.strike)
+        rows = expiry.band_rows
         values, from_mid = [], False
         for is_call in (True, False):
             typed = rows[(self.chain.is_call[rows] == is_call) & np.isfinite(self.iv[rows])]
@@ -262,7 +265,7 @@ def scan_chain(
     # just those); the probe's IVs fill the rest of the year. Solving every expiry of a full chain
     # for the chart would cost more than the scan itself.
     charted = {e for e in needed if dtes.get(e, TERM_STRUCTURE_MAX_DTE + 1) <= TERM_STRUCTURE_MAX_DTE}
-    first_pass = [engine.expiry(e).band_rows(chain.strike) for e in sorted(needed | charted)]
+    first_pass = [engine.expiry(e).band_rows for e in sorted(needed | charted)]
     if "double_calendar" in config.structures:
         first_pass += [engine.expiry(p.front).rows for p in picks if p.front and p.back]
     if first_pass:
@@ -271,17 +274,27 @@ def scan_chain(
     chain_iv = {e: iv for e, (iv, _) in atm.items() if iv is not None}
     result.term_structure = term_structure(chain_iv, probe_iv, engine.today)
 
-    for pick in picks:
-        if not (pick.front and pick.back):
-            continue
-        front, back = engine.expiry(pick.front), engine.expiry(pick.back)
+    pairs = [(pick, engine.expiry(pick.front), engine.expiry(pick.back)) for pick in picks if pick.front and pick.back]
+    atm_legs = [
+        _atm_legs(front, back) if "atm_call_calendar" in config.structures else None for _, front, back in pairs
+    ]
+    wings = [
+        _wings(engine, front, back) if "double_calendar" in config.structures else None for _, front, back in pairs
+    ]
+    # Every leg's IV in one solve before any pair is built (each build then finds its legs known):
+    # the solver's time goes to numpy's per-call overhead far more than to the rows.
+    leg_rows = [row for found in atm_legs if found for row in found[1]]
+    leg_rows += [row for wing in wings if wing and wing.rows for row in wing.rows]
+    if leg_rows:
+        engine.ensure_iv(np.array(leg_rows, dtype=np.intp))
+    for (pick, front, back), atm_leg, wing in zip(pairs, atm_legs, wings):
         base = _pair_base(engine, pick, front, back, atm, events, dtes)
         if "atm_call_calendar" in config.structures:
-            signal = _atm_call_calendar(engine, pick, front, back, atm, base, result.notes)
+            signal = _atm_call_calendar(engine, pick, front, back, atm, base, atm_leg, result.notes)
             if signal:
                 result.signals.append(signal)
         if "double_calendar" in config.structures:
-            signal = _double_calendar(engine, pick, front, back, base, result.notes)
+            signal = _double_calendar(engine, pick, front, back, base, wing, result.notes)
             if signal:
                 result.signals.append(signal)
     if not result.signals and not result.notes:
@@ -464,6 +477,16 @@ def _signal(
     }
 
 
+def _atm_legs(front: _Expiry, back: _Expiry) -> tuple[float, list[int]] | None:
+    """The call strike listed in both expiries nearest the front's forward (the lower on a tie) and
+    its front and back rows; None when no call strike is listed in both."""
+    strikes = sorted(k for is_call, k in front.by_contract if is_call and (True, k) in back.by_contract)
+    if not strikes:
+        return None
+    strike = min(strikes, key=lambda k: (abs(k - front.forward), k))
+    return strike, [front.by_contract[(True, strike)], back.by_contract[(True, strike)]]
+
+
 def _atm_call_calendar(
     engine: _Engine,
     pick: PairPick,
@@ -471,14 +494,13 @@ def _atm_call_calendar(
     back: _Expiry,
     atm: dict[date, tuple[float | None, bool]],
     base: _PairBase,
+    legs_at: tuple[float, list[int]] | None,
     notes: list[str],
 ) -> FFSignal | None:
-    strikes = sorted(k for is_call, k in front.by_contract if is_call and (True, k) in back.by_contract)
-    if not strikes:
+    if legs_at is None:
         notes.append(f"{pick.label} atm_call_calendar: no call strike listed in both expiries")
         return None
-    strike = min(strikes, key=lambda k: (abs(k - front.forward), k))
-    rows = [front.by_contract[(True, strike)], back.by_contract[(True, strike)]]
+    strike, rows = legs_at
     engine.ensure_iv(np.array(rows))
     legs = [engine.leg("front_call", rows[0]), engine.leg("back_call", rows[1])]
     front_iv, front_mid = atm[front.expiry]
@@ -504,32 +526,58 @@ def _atm_call_calendar(
     return signal
 
 
-def _double_calendar(
-    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: _PairBase, notes: list[str]
-) -> FFSignal | None:
+@dataclass
+class _Wings:
+    """A double calendar's picks: per side (True: call) the front row nearest the target delta and
+    its delta; ``rows`` the four legs (front call, back call, front put, back put) when both sides
+    have one."""
+
+    picked: dict[bool, int]
+    delta: dict[bool, float]
+    rows: list[int] | None
+
+
+def _wings(engine: _Engine, front: _Expiry, back: _Expiry) -> _Wings:
     chain, target = engine.chain, engine.config.target_delta
+    # Front contracts with a valid IV whose twin the back expiry lists, calls and puts together: one
+    # delta computation serves both sides and the legs.
+    listed = front.rows[np.isfinite(engine.iv[front.rows])]
+    twins = zip(chain.is_call[listed].tolist(), chain.strike[listed].tolist())
+    listed = listed[[contract in back.by_contract for contract in twins]]
+    listed_deltas = engine.delta(listed, front)
     picked: dict[bool, int] = {}
+    picked_delta: dict[bool, float] = {}
     for is_call in (True, False):
-        rows = front.rows[(chain.is_call[front.rows] == is_call) & np.isfinite(engine.iv[front.rows])]
-        rows = rows[[(is_call, k) in back.by_contract for k in chain.strike[rows].tolist()]]
+        typed = chain.is_call[listed] == is_call
+        rows, deltas = listed[typed], listed_deltas[typed]
         if rows.size:
-            deltas = engine.delta(rows, front)
             distance = np.abs(np.abs(deltas) - target)
             if np.isfinite(distance).any():
-                picked[is_call] = int(rows[np.nanargmin(distance)])
-    if len(picked) < 2:
+                best = int(np.nanargmin(distance))
+                picked[is_call], picked_delta[is_call] = int(rows[best]), float(deltas[best])
+    legs = None
+    if len(picked) == 2:
+        call, put = picked[True], picked[False]
+        call_strike, put_strike = float(chain.strike[call]), float(chain.strike[put])
+        legs = [call, back.by_contract[(True, call_strike)], put, back.by_contract[(False, put_strike)]]
+    return _Wings(picked, picked_delta, legs)
+
+
+def _double_calendar(
+    engine: _Engine, pick: PairPick, front: _Expiry, back: _Expiry, base: _PairBase, wings: _Wings, notes: list[str]
+) -> FFSignal | None:
+    chain, picked, rows = engine.chain, wings.picked, wings.rows
+    if rows is None:
         notes.append(
-            f"{pick.label} double_calendar: no {target:.0%}-delta "
+            f"{pick.label} double_calendar: no {engine.config.target_delta:.0%}-delta "
             f"{'call' if True not in picked else 'put'} with a valid IV listed in both expiries"
         )
         return None
     call_strike, put_strike = float(chain.strike[picked[True]]), float(chain.strike[picked[False]])
-    rows = [picked[True], back.by_contract[(True, call_strike)], picked[False], back.by_contract[(False, put_strike)]]
     engine.ensure_iv(np.array(rows))
     names: tuple[LegName, ...] = ("front_call", "back_call", "front_put", "back_put")
     legs = [engine.leg(name, row) for name, row in zip(names, rows)]
-    for leg, row in zip(legs[::2], rows[::2]):
-        leg["delta"] = float(engine.delta(np.array([row]), front)[0])
+    legs[0]["delta"], legs[2]["delta"] = wings.delta[True], wings.delta[False]
     call = _side(engine, legs[0]["iv"], front, legs[1]["iv"], back)
     put = _side(engine, legs[2]["iv"], front, legs[3]["iv"], back)
     # The ranking side: the lower FF, or the side that has none (it is why the pair has none), so

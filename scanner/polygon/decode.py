@@ -18,10 +18,9 @@ at all; cutting the columns out and checking them costs about 7, the row-by-row 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from operator import attrgetter
-from typing import Annotated, Literal
+from typing import Any, Literal
 
 import msgspec
 import numpy as np
@@ -32,60 +31,77 @@ from scanner.engine.chain import OptionChain
 from .errors import MalformedResponseError
 from .parse import PageColumns, chain_from_columns, expiry_day, page_columns
 
-_INT64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # Not a day number a parsed date can have (date.min..date.max is about ±1e6 days).
 _MISSING_DAY = -(2**40)
 _BAD_DAY = -(2**40) + 1
+# Integers stay integers (a 100, a volume of 250: small ones are shared objects, none is converted
+# to a float on the way); the columns read both alike, as the row reader does.
+_NUMBER = int | float | None
 
 
 # gc=False: these hold no references back, and the collector walking 60,000 small objects per chain
-# made decoding a third slower.
+# made decoding a third slower. Fields in the vendor's key order (alphabetical): msgspec looks for
+# the next key where the last one was found first. The contract and underlying tickers are not decoded here: ten
+# thousand strings a chain for the first one, which a caller that names the ticker never reads
+# (``_run_tickers`` reads them from the bytes when it is needed).
 class _Details(msgspec.Struct, gc=False):
     contract_type: Literal["call", "put"] | None = None
     expiration_date: str | None = None
-    strike_price: float | None = None
-    shares_per_contract: float | None = None
-    ticker: str | None = None
+    shares_per_contract: _NUMBER = None
+    strike_price: _NUMBER = None
 
 
 class _Quote(msgspec.Struct, gc=False):
-    bid: float | None = None
-    ask: float | None = None
-    last_updated: _INT64 | None = None
+    ask: _NUMBER = None
+    bid: _NUMBER = None
+    last_updated: int | None = None
 
 
 class _Greeks(msgspec.Struct, gc=False):
-    delta: float | None = None
+    delta: _NUMBER = None
 
 
 class _Day(msgspec.Struct, gc=False):
-    volume: float | None = None
+    volume: _NUMBER = None
 
 
 class _Underlying(msgspec.Struct, gc=False):
-    price: float | None = None
-    last_updated: _INT64 | None = None
-    ticker: str | None = None
+    last_updated: int | None = None
+    price: _NUMBER = None
 
 
 class _Row(msgspec.Struct, gc=False):
-    details: _Details | None = None
-    last_quote: _Quote | None = None
-    underlying_asset: _Underlying | None = None
-    greeks: _Greeks | None = None
     day: _Day | None = None
-    implied_volatility: float | None = None
-    open_interest: float | None = None
+    details: _Details | None = None
+    greeks: _Greeks | None = None
+    implied_volatility: _NUMBER = None
+    last_quote: _Quote | None = None
+    open_interest: _NUMBER = None
+    underlying_asset: _Underlying | None = None
 
 
 class _Page(msgspec.Struct, gc=False):
-    results: list[_Row] | None = None
     next_url: str | None = None
+    results: list[_Row] | None = None
+
+
+# Only the tickers, any JSON value (the row reader keeps the first string and skips the rest).
+class _TickerOf(msgspec.Struct, gc=False):
+    ticker: Any = None
+
+
+class _TickerRow(msgspec.Struct, gc=False):
+    details: _TickerOf | None = None
+    underlying_asset: _TickerOf | None = None
+
+
+class _TickerPage(msgspec.Struct, gc=False):
+    results: list[_TickerRow] | None = None
 
 
 _DECODER = msgspec.json.Decoder(_Page)
-_EXPIRATION = attrgetter("details.expiration_date")
+_TICKER_DECODER = msgspec.json.Decoder(_TickerPage)
 _NO_DETAILS, _NO_QUOTE, _NO_UNDERLYING = _Details(), _Quote(), _Underlying()
 _NO_GREEKS, _NO_DAY = _Greeks(), _Day()
 _KIND = {"call": 1, "put": 0, None: -1}
@@ -106,11 +122,13 @@ class SnapshotPage:
     contracts: int
     expiries: frozenset[date]
     _rows: list[_Row] | None = field(default=None, repr=False)
+    _texts: list[str | None] | None = field(default=None, repr=False)  # each row's expiration_date
+    _listed: set[str | None] | None = field(default=None, repr=False)  # the distinct ones
     _columns: PageColumns | None = field(default=None, repr=False)
 
     def columns(self) -> PageColumns:
         """This page alone as columns."""
-        return self._columns if self._columns is not None else next(_runs([self]))
+        return self._columns if self._columns is not None else next(_runs([self], tickers=True))
 
 
 def decode_snapshot_page(raw: bytes) -> SnapshotPage:
@@ -120,11 +138,13 @@ def decode_snapshot_page(raw: bytes) -> SnapshotPage:
     except msgspec.DecodeError:
         return _decode_slowly(raw)
     rows = page.results or []
+    # Each row's expiration date, read once: the page's listed expiries now, the column at the join.
     try:
-        texts = set(map(_EXPIRATION, rows))
+        texts = [row.details.expiration_date for row in rows]
     except AttributeError:  # a row without details
-        texts = {row.details.expiration_date for row in rows if row.details is not None}
-    return SnapshotPage(raw, page.next_url, len(rows), _dates(texts), _rows=rows)
+        texts = [None if row.details is None else row.details.expiration_date for row in rows]
+    listed = set(texts)
+    return SnapshotPage(raw, page.next_url, len(rows), _dates(listed), _rows=rows, _texts=texts, _listed=listed)
 
 
 def chain_from_pages(
@@ -134,15 +154,17 @@ def chain_from_pages(
     as_of: datetime | None = None,
 ) -> OptionChain:
     """The chain of decoded pages, as ``parse.chain_from_columns`` tells (and raises)."""
-    return chain_from_columns(_runs(pages), ticker, underlying_price, as_of)
+    return chain_from_columns(_runs(pages, tickers=not ticker), ticker, underlying_price, as_of)
 
 
-def pages_columns(pages: Iterable[SnapshotPage]) -> list[PageColumns]:
-    """The pages as columns (consecutive fast pages joined), for a caller that picks rows before the join."""
-    return list(_runs(pages))
+def pages_columns(pages: Iterable[SnapshotPage], tickers: bool = True) -> list[PageColumns]:
+    """The pages as columns (consecutive fast pages joined), for a caller that picks rows before the
+    join. ``tickers=False``: leave the underlying and contract tickers unread (None), for a caller
+    that names the ticker."""
+    return list(_runs(pages, tickers))
 
 
-def _runs(pages: Iterable[SnapshotPage]) -> Iterator[PageColumns]:
+def _runs(pages: Iterable[SnapshotPage], tickers: bool) -> Iterator[PageColumns]:
     """Consecutive fast-decoded pages as one set of columns (no rule cares where a page ends), the
     others as they are."""
     run: list[SnapshotPage] = []
@@ -150,21 +172,53 @@ def _runs(pages: Iterable[SnapshotPage]) -> Iterator[PageColumns]:
         if page._rows is not None:
             run.append(page)
             continue
-        yield from _run_columns(run)
+        yield from _run_columns(run, tickers)
         run = []
         yield page.columns()
-    yield from _run_columns(run)
+    yield from _run_columns(run, tickers)
 
 
-def _run_columns(run: list[SnapshotPage]) -> Iterator[PageColumns]:
+def _run_columns(run: list[SnapshotPage], tickers: bool) -> Iterator[PageColumns]:
     if not run:
         return
     rows = run[0]._rows if len(run) == 1 else [row for page in run for row in page._rows]
-    columns = _columns(rows)
-    if columns is not None:
-        yield columns
-    else:
+    try:
+        columns = _columns(rows, _expiry_column(run))
+    except OverflowError:  # an integer beyond 64 bits where the row reader refuses it too
+        columns = None
+    if columns is None:
         yield from (_decode_slowly(page.raw).columns() for page in run)
+    elif tickers:
+        yield replace(columns, **_run_tickers(run))
+    else:
+        yield columns
+
+
+def _expiry_column(run: list[SnapshotPage]) -> np.ndarray:
+    """Each row's expiry as a day number (or _MISSING_DAY, _BAD_DAY). A page of one expiry, the rule
+    when expiries list more contracts than a page holds, is filled without reading its rows again."""
+    codes = {text: _expiry_code(text) for page in run for text in page._listed}
+    parts = [
+        np.full(page.contracts, codes[next(iter(page._listed))], dtype=np.int64)
+        if len(page._listed) == 1
+        else np.fromiter(map(codes.__getitem__, page._texts), dtype=np.int64, count=page.contracts)
+        for page in run
+    ]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _run_tickers(run: list[SnapshotPage]) -> dict[str, str | None]:
+    """The run's first underlying and contract tickers (strings only, as the row reader takes them),
+    read again from the bytes: most callers name the ticker and never need them."""
+    found: dict[str, str | None] = {"underlying_ticker": None, "contract_ticker": None}
+    for page in run:
+        for row in _TICKER_DECODER.decode(page.raw).results or []:
+            for name, part in (("underlying_ticker", row.underlying_asset), ("contract_ticker", row.details)):
+                if found[name] is None and part is not None and isinstance(part.ticker, str):
+                    found[name] = part.ticker
+            if None not in found.values():
+                return found
+    return found
 
 
 def _decode_slowly(raw: bytes) -> SnapshotPage:
@@ -214,7 +268,7 @@ def _floats(values: list) -> np.ndarray:
 
 
 def _ints(values: list) -> np.ndarray:
-    """Integer stamps, 0 for absent ones."""
+    """Integer stamps, 0 for absent ones (OverflowError beyond 64 bits)."""
     try:
         return np.fromiter(values, dtype=np.int64, count=len(values))
     except TypeError:
@@ -225,8 +279,17 @@ def _filled(values: list, empty: msgspec.Struct) -> list:
     return [empty if value is None else value for value in values]
 
 
-def _columns(rows: list[_Row]) -> PageColumns | None:
-    """The rows' columns, or None when only the row-by-row reader can tell (see below).
+def _same(values: list) -> list:
+    """``values`` itself, or its first item alone when every item is that one (one underlying price
+    and stamp on every row of a snapshot is the rule): the rules that read it give the same answer."""
+    if values and values[-1] == values[0] and values.count(values[0]) == len(values):
+        return values[:1]
+    return values
+
+
+def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
+    """The rows' columns (``expiry``: theirs, from ``_expiry_column``), or None when only the row-by-row reader can tell (see below); the
+    tickers are left unread.
 
     Each field is read with a list comprehension: the fastest way out of 10,000 structs (a
     ``map(attrgetter)`` or a ``zip(*...)`` transposition measured slower). Absent nested objects
@@ -248,28 +311,30 @@ def _columns(rows: list[_Row]) -> PageColumns | None:
         # An empty "details": {} and one holding only fields we skip decode alike, yet the row
         # reader drops the first as missing details and the second as a missing type.
         return None
-    expiry_texts = [d.expiration_date for d in details]
-    codes = {text: _expiry_code(text) for text in set(expiry_texts)}
-    expiry = np.fromiter(map(codes.__getitem__, expiry_texts), dtype=np.int64, count=count)
     strike = _floats([d.strike_price for d in details])
-    share = _floats([d.shares_per_contract for d in details])
-    contract_ticker = next((d.ticker for d in details if d.ticker is not None), None)
+    shares = [d.shares_per_contract for d in details]
+    # Standard contracts (100 shares, or the field absent) are the rule: counted, not converted.
+    hundreds = shares.count(100)
+    standard = hundreds == count or hundreds + shares.count(None) == count
+    share = None if standard else _floats(shares)
 
     # Underlying: the newest stamp and its price; absent stamps count as 0.
     underlyings = [row.underlying_asset for row in rows]
     try:
-        price = _floats([u.price for u in underlyings])
+        prices = [u.price for u in underlyings]
     except AttributeError:
         underlyings = _filled(underlyings, _NO_UNDERLYING)
-        price = _floats([u.price for u in underlyings])
-    price_stamp = _ints([u.last_updated for u in underlyings])
+        prices = [u.price for u in underlyings]
+    stamps = [u.last_updated for u in underlyings]
+    price, price_stamp = _floats(_same(prices)), _ints(_same(stamps))
+    if price.size != price_stamp.size:
+        price, price_stamp = _floats(prices), _ints(stamps)
     eligible = np.flatnonzero((price > 0) & (price_stamp >= -1))
     page_price, page_price_ns = np.nan, -1
     if eligible.size:
         newest = price_stamp[eligible].max()
         last = eligible[price_stamp[eligible] == newest][-1]  # equal stamps: the later row wins
         page_price, page_price_ns = float(price[last]), int(newest)
-    underlying_ticker = next((u.ticker for u in underlyings if u.ticker is not None), None)
 
     quotes = [row.last_quote for row in rows]
     try:
@@ -282,16 +347,15 @@ def _columns(rows: list[_Row]) -> PageColumns | None:
     quote_ns[quote_ns < 0] = 0
     newest_ns = max(0, int(price_stamp.max()), int(quote_ns.max()))
 
-    greeks = [row.greeks for row in rows]
+    # Greeks and the day's bar: often absent from every row (a plan without them).
     try:
-        delta = _floats([g.delta for g in greeks])
+        delta = _floats([row.greeks.delta for row in rows])
     except AttributeError:
-        delta = _floats([g.delta for g in _filled(greeks, _NO_GREEKS)])
-    days = [row.day for row in rows]
+        delta = _nested_floats([row.greeks for row in rows], _NO_GREEKS)
     try:
-        volume = _floats([d.volume for d in days])
+        volume = _floats([row.day.volume for row in rows])
     except AttributeError:
-        volume = _floats([d.volume for d in _filled(days, _NO_DAY)])
+        volume = _nested_floats([row.day for row in rows], _NO_DAY)
 
     # The row reader's checks in its order: a row is dropped for the first one it fails.
     checks = (
@@ -301,7 +365,7 @@ def _columns(rows: list[_Row]) -> PageColumns | None:
         ("bad_expiry", expiry == _BAD_DAY),
         ("missing_strike", np.isnan(strike)),
         ("bad_strike", ~(strike > 0)),
-        ("non_standard_deliverable", ~np.isnan(share) & (share != 100)),
+        ("non_standard_deliverable", None if share is None else ~np.isnan(share) & (share != 100)),
         ("no_quote", np.isnan(bid) | np.isnan(ask)),
         ("nonpositive_quote", (bid <= 0) | (ask <= 0)),
         ("crossed_quote", bid > ask),
@@ -336,9 +400,17 @@ def _columns(rows: list[_Row]) -> PageColumns | None:
         newest_ns=newest_ns,
         price=page_price,
         price_ns=page_price_ns,
-        underlying_ticker=underlying_ticker,
-        contract_ticker=contract_ticker,
+        underlying_ticker=None,
+        contract_ticker=None,
     )
+
+
+def _nested_floats(parts: list, empty: _Greeks | _Day) -> np.ndarray:
+    """The one number of the greeks or the day of each row, NaN where either is absent."""
+    if parts[0] is None and parts.count(None) == len(parts):  # counting None is quick (identity)
+        return np.full(len(parts), np.nan)
+    name = empty.__struct_fields__[0]
+    return _floats([getattr(part, name) for part in _filled(parts, empty)])
 
 
 def _expiry_code(text: str | None) -> int:

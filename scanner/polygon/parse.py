@@ -368,9 +368,11 @@ def _first_of_each(expiry: np.ndarray, strike: np.ndarray, is_call: np.ndarray) 
     keep = np.ones(expiry.size, dtype=bool)
     if expiry.size < 2:
         return keep
-    order = np.lexsort((is_call, strike, expiry))  # stable: equal keys stay in row order
-    e, s, c = expiry[order], strike[order], is_call[order]
-    repeat = (e[1:] == e[:-1]) & (s[1:] == s[:-1]) & (c[1:] == c[:-1])
+    # Expiry and type as one exact integer key: a sort of two keys instead of three.
+    kind = 2 * expiry + is_call
+    order = np.lexsort((strike, kind))  # stable: equal keys stay in row order
+    k, s = kind[order], strike[order]
+    repeat = (k[1:] == k[:-1]) & (s[1:] == s[:-1])
     keep[order[1:][repeat]] = False
     return keep
 

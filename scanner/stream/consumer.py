@@ -6,7 +6,9 @@ Inside one event loop:
 * the trigger loop decodes frames and runs :class:`MoveTrigger` (pure, in-loop: it is CPU only);
 * the dispatcher hands batches of moves to a worker thread that saves references and enqueues scans;
 * the watch loop recomputes the watch set on a ``ff:watchset`` message or every few minutes and
-  subscribes/unsubscribes on the live socket;
+  subscribes/unsubscribes on the live socket: one channel per name for a small watch set, one
+  wildcard above ``wildcard_above`` names (scanner.stream.subscriptions), whose other names the
+  trigger loop drops;
 * the supervisor reconnects with backoff after drops, normal closes and stalls, stops on
   ``auth_failed`` and idles outside market sessions.
 """
@@ -31,6 +33,7 @@ from scanner.polygon import wire
 from scanner.stream.metrics import Rates, RateWindow, StreamStats
 from scanner.stream.references import REFERENCES_CHANNEL, ReferenceStore
 from scanner.stream.rule import Profile, TriggerRule
+from scanner.stream.subscriptions import WILDCARD, SubscriptionPolicy
 from scanner.stream.trigger import Move, MoveTrigger
 from scanner.stream.watchset import WATCHSET_CHANNEL, WatchSet
 
@@ -66,6 +69,8 @@ class StreamConfig:
     backoff_max_s: float = 30.0
     stable_after_s: float = 30.0
     queue_frames: int = 10_000
+    # Watch sets larger than this hold one ``<prefix>.*`` subscription (None: always one per name).
+    wildcard_above: int | None = 1000
 
 
 class Backoff:
@@ -170,6 +175,7 @@ class StreamConsumer:
         self._io_executor = ThreadPoolExecutor(1, thread_name_prefix="stream-io")
         self._ws: ClientConnection | None = None
         self._subscribed: set[str] = set()
+        self._policy = SubscriptionPolicy(config.wildcard_above)
         self._last_message = time.monotonic()
         self._newest_event_ms: int | None = None
         self._lag_ms = 0.0
@@ -278,9 +284,17 @@ class StreamConsumer:
                 self._subscribed = set()
                 await self._sync_subscriptions()
             self.state = "streaming"
-            log.info(
-                "streaming %s.* for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url
-            )
+            if self._policy.wildcard:
+                log.info(
+                    "streaming %s.* (every name; %d watched, the rest dropped here) from %s",
+                    config.channel.prefix,
+                    len(self.trigger.watched),
+                    config.ws_url,
+                )
+            else:
+                log.info(
+                    "streaming %s for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url
+                )
             watchdog = asyncio.create_task(self._watchdog(ws), name="stream-watchdog")
             try:
                 await self._read(ws)
@@ -462,24 +476,27 @@ class StreamConsumer:
             await self._sync_subscriptions()
 
     async def _sync_subscriptions(self) -> None:
-        """Bring the live socket's subscriptions to the watch set (caller holds the lock)."""
+        """Bring the live socket's subscriptions to the watch set (caller holds the lock): the
+        difference only, and nothing at all while a wildcard covers the set."""
+        wanted = self._policy.channels(self.trigger.watched)
+        self.stats.wildcard = WILDCARD in wanted
         ws = self._ws
         if ws is None:
             return
-        wanted = set(self.trigger.watched)
         subscribe = wanted - self._subscribed
         unsubscribe = self._subscribed - wanted
         try:
-            for message in wire.subscription_messages("unsubscribe", self.config.channel, unsubscribe):
-                await ws.send(message, text=True)
-                self.stats.subscribe_messages += 1
-            self._subscribed -= unsubscribe
+            # Subscribe first: switching between per-name channels and the wildcard leaves no gap.
             for message in wire.subscription_messages("subscribe", self.config.channel, subscribe):
                 await ws.send(message, text=True)
                 self.stats.subscribe_messages += 1
             if subscribe and not self._subscribed:
                 self._last_message = time.monotonic()  # the stall clock starts with the first subscription
             self._subscribed |= subscribe
+            for message in wire.subscription_messages("unsubscribe", self.config.channel, unsubscribe):
+                await ws.send(message, text=True)
+                self.stats.subscribe_messages += 1
+            self._subscribed -= unsubscribe
         except ConnectionClosed:
             # The reader sees the close and the supervisor reconnects and resubscribes everything.
             pass
@@ -489,7 +506,7 @@ class StreamConsumer:
         counts = self.trigger.counts
         self.stats.events, self.stats.triggers = counts.events, counts.triggers
         self.stats.suppressed, self.stats.ignored = counts.suppressed, counts.ignored
-        self.stats.waited = counts.waited
+        self.stats.waited, self.stats.unwatched = counts.waited, counts.unwatched
 
     def snapshot(self) -> StreamStats:
         self._sync_counts()

@@ -67,6 +67,7 @@ def config_from_settings(**overrides) -> StreamConfig:
         stall_s=settings.STREAM_STALL_S,
         reconcile_s=settings.STREAM_RECONCILE_S,
         metrics_interval_s=settings.STREAM_METRICS_INTERVAL_S,
+        wildcard_above=settings.STREAM_WILDCARD_ABOVE if settings.STREAM_WILDCARD_ABOVE >= 0 else None,
     )
     return replace(config, **overrides)
 

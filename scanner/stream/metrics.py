@@ -28,6 +28,8 @@ class StreamStats:
     watched: int = 0
     subscribe_messages: int = 0
     wildcard: bool = False  # one <prefix>.* subscription instead of one per watched name
+    full_watch_loads: int = 0  # the whole watch set read (start, reconciliation, unreadable messages)
+    partial_watch_loads: int = 0  # only the names a watch-set message carried
     max_queue_wait_ms: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from market.clock import set_clock_source
 from scanner.stream.subscriptions import WILDCARD, SubscriptionPolicy
 from scanner.stream.watchset import WatchSet, publish_watchset_change
 from testing.polling import wait_for
@@ -26,10 +27,15 @@ class MutableWatchSet:
     def __init__(self, symbols) -> None:
         self.symbols = frozenset(symbols)
         self.loads = 0
+        self.names_loaded = 0
 
     def __call__(self) -> WatchSet:
         self.loads += 1
         return WatchSet(self.symbols)
+
+    def names(self, names: frozenset[str]) -> WatchSet:
+        self.names_loaded += len(names)
+        return WatchSet(self.symbols & names)
 
     def change(self, redis_client, symbols) -> None:
         added, removed = set(symbols) - self.symbols, self.symbols - set(symbols)
@@ -113,9 +119,10 @@ def test_watch_set_changes_at_5000_names_send_nothing_on_the_wildcard(scripted_m
     sim, tape = scripted_market
     names = synthetic_names(5_000)
     watch = MutableWatchSet(names)
-    running = start_stream(sim.ws_url, load_watch_set=watch, min_interval_s=0)
+    running = start_stream(sim.ws_url, load_watch_set=watch, load_watch_names=watch.names, min_interval_s=0)
     wait_for(lambda: subscribed(sim) == {WILDCARD}, what="the wildcard subscribe")
     wait_for(lambda: watching(running, names), what="5,000 watched names")
+    wait_for(lambda: running.consumer.stats.full_watch_loads == 2, what="the listener's first load")
     messages_in = sim.stats()["ws_messages_in"]
     assert messages_in == 2  # auth and one subscribe, not 5,000 channels
     # when a universe refresh swaps 500 names and a user follows one more
@@ -125,9 +132,12 @@ def test_watch_set_changes_at_5000_names_send_nothing_on_the_wildcard(scripted_m
     followed = [*refreshed, "AAPL"]
     watch.change(redis_client, followed)
     wait_for(lambda: watching(running, followed), what="the new follow")
-    # then the socket heard nothing more: the wildcard covers every name
+    # then the socket heard nothing more (the wildcard covers every name), and the consumer looked
+    # again at the 1,000 swapped names and the new one only, not at the whole set
     assert sim.stats()["ws_messages_in"] == messages_in
     assert subscribed(sim) == {WILDCARD}
+    assert running.consumer.stats.full_watch_loads == 2
+    assert watch.names_loaded == 1_001
     # and a dropped name is filtered out while an added one triggers
     dropped, added = names[0], refreshed[-1]
     tape.send(aggregate(dropped, 50.0, T0), aggregate(dropped, 60.0, T0 + 1000))
@@ -136,3 +146,45 @@ def test_watch_set_changes_at_5000_names_send_nothing_on_the_wildcard(scripted_m
     running.stop()
     assert [m.symbol for m in running.moves] == [added]
     assert running.consumer.trigger.counts.unwatched == 2
+
+
+@pytest.fixture
+def sim_clock(scripted_market):
+    """The watch set's universe day is the simulated market's."""
+    set_clock_source(scripted_market[0].now)
+    yield
+    set_clock_source(None)
+
+
+def test_a_follow_at_5000_watched_names_reads_only_its_own_row(
+    transactional_db, scripted_market, sim_clock, start_stream, shared_state_reset
+):
+    # given 5,000 names followed in the database and a consumer reading its watch set from there
+    from accounts.models import Subscription, User
+    from scanner.models import Ticker
+
+    trader = User.objects.create_user("trader@example.com", "pw")
+    names = synthetic_names(5_000)
+    Subscription.objects.bulk_create([Subscription(user=trader, ticker=name) for name in names])
+    sim, tape = scripted_market
+    running = start_stream(sim.ws_url, min_interval_s=0)
+    wait_for(lambda: watching(running, names), timeout=30, what="5,000 watched names")
+    wait_for(lambda: running.consumer.stats.full_watch_loads == 2, what="the listener's first load")
+    assert subscribed(sim) == {WILDCARD}
+    # when the trader follows AAPL (last scanned at 100)
+    Ticker.objects.create(symbol="AAPL", last_scan_price=100.0)
+    Subscription.objects.create(user=trader, ticker="AAPL")
+    # then AAPL is watched from its last scan price after a load of that name alone
+    wait_for(lambda: "AAPL" in running.consumer.trigger.watched, what="the new follow")
+    stats = running.consumer.stats
+    assert stats.partial_watch_loads == 1 and stats.full_watch_loads == 2
+    assert running.consumer.trigger.reference("AAPL") == 100.0
+    tape.send(aggregate("AAPL", 100.6, T0))
+    wait_for(lambda: running.moves, what="AAPL's move")
+    assert [(m.symbol, m.reference) for m in running.moves] == [("AAPL", 100.0)]
+    # when the trader drops the first name: it leaves the watch set the same way
+    Subscription.objects.get(ticker=names[0]).delete()
+    wait_for(lambda: names[0] not in running.consumer.trigger.watched, what="the removal")
+    assert subscribed(sim) == {WILDCARD}
+    running.stop()
+    assert stats.partial_watch_loads == 2 and stats.full_watch_loads == 2

@@ -217,6 +217,9 @@ STREAM_RECONCILE_S = env_number("STREAM_RECONCILE_S", 180)  # re-read the watch 
 STREAM_LEADER_TTL_S = env_number("STREAM_LEADER_TTL_S", 6)  # a standby takes over within ttl + 1 s
 STREAM_HEALTH_MAX_AGE_S = env_number("STREAM_HEALTH_MAX_AGE_S", 90)  # `stream --check` fails past this
 STREAM_METRICS_INTERVAL_S = env_number("STREAM_METRICS_INTERVAL_S", 60)
+# Watch sets larger than this hold one wildcard subscription (A.*) and drop other names' events locally;
+# smaller ones subscribe name by name. Negative: always name by name.
+STREAM_WILDCARD_ABOVE = env_number("STREAM_WILDCARD_ABOVE", 1000, int)
 HEARTBEAT_STALE_MINUTES = env_number("HEARTBEAT_STALE_MINUTES", 60)  # heartbeat rescans tickers older than this
 
 # --- Email -------------------------------------------------------------------------------------

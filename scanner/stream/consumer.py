@@ -5,8 +5,11 @@ Inside one event loop:
 * the reader only receives frames and puts them on a queue (it never waits on Redis or Celery);
 * the trigger loop decodes frames and runs :class:`MoveTrigger` (pure, in-loop: it is CPU only);
 * the dispatcher hands batches of moves to a worker thread that saves references and enqueues scans;
-* the watch loop recomputes the watch set on a ``ff:watchset`` message or every few minutes and
-  subscribes/unsubscribes on the live socket;
+* the watch loop looks again at the names an ``ff:watchset`` message carries (the whole set on a
+  message it cannot read, and every few minutes) and
+  subscribes/unsubscribes on the live socket: one channel per name for a small watch set, one
+  wildcard above ``wildcard_above`` names (scanner.stream.subscriptions), whose other names the
+  trigger loop drops;
 * the supervisor reconnects with backoff after drops, normal closes and stalls, stops on
   ``auth_failed`` and idles outside market sessions.
 """
@@ -18,7 +21,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -31,14 +34,21 @@ from scanner.polygon import wire
 from scanner.stream.metrics import Rates, RateWindow, StreamStats
 from scanner.stream.references import REFERENCES_CHANNEL, ReferenceStore
 from scanner.stream.rule import Profile, TriggerRule
+from scanner.stream.subscriptions import WILDCARD, SubscriptionPolicy
 from scanner.stream.trigger import Move, MoveTrigger
-from scanner.stream.watchset import WATCHSET_CHANNEL, WatchSet
+from scanner.stream.watchset import WATCHSET_CHANNEL, WatchSet, changed_names
 
 log = logging.getLogger("scanner.stream")
 
 Dispatch = Callable[[list[Move]], int]
 LoadWatchSet = Callable[[], WatchSet]
+# The watch set restricted to some names (those of them still watched), for a change that names them.
+LoadWatchNames = Callable[[frozenset[str]], WatchSet]
 SessionOpen = Callable[[], bool]
+
+
+# Above this many changed names a refresh loads the whole watch set instead of the names.
+PARTIAL_REFRESH_MAX = 1000
 
 
 class AuthFailed(Exception):
@@ -66,6 +76,8 @@ class StreamConfig:
     backoff_max_s: float = 30.0
     stable_after_s: float = 30.0
     queue_frames: int = 10_000
+    # Watch sets larger than this hold one ``<prefix>.*`` subscription (None: always one per name).
+    wildcard_above: int | None = 1000
 
 
 class Backoff:
@@ -87,12 +99,13 @@ class Backoff:
 
 class WatchSetListener(threading.Thread):
     """Redis pub/sub in a thread (works alike on Redis and the in-process fake): watch-set changes on
-    ``ff:watchset``, and the price each completed scan saw on the references channel."""
+    ``ff:watchset`` (handed on as the names they carry; None: look at the whole set), and the price
+    each completed scan saw on the references channel."""
 
     def __init__(
         self,
         client: redis.Redis,
-        on_message: Callable[[], None],
+        on_message: Callable[[frozenset[str] | None], None],
         on_scan_reference: Callable[[str, float, int, Profile | None], None] = lambda *_: None,
     ) -> None:
         super().__init__(name="stream-watchset-listener", daemon=True)
@@ -112,7 +125,7 @@ class WatchSetListener(threading.Thread):
                 pubsub.subscribe(WATCHSET_CHANNEL, REFERENCES_CHANNEL)
                 self.subscribed.set()
                 # A message may have been missed while (re)subscribing: recompute once now.
-                self._on_message()
+                self._on_message(None)
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=0.5)
                     if message is None:
@@ -120,7 +133,7 @@ class WatchSetListener(threading.Thread):
                     if message["channel"] == REFERENCES_CHANNEL.encode():
                         self._scan_reference(message["data"])
                     else:
-                        self._on_message()
+                        self._on_message(changed_names(message["data"]))
             except (redis.RedisError, OSError) as exc:
                 log.warning("watch-set listener lost Redis (%s); retrying in 2 s", exc)
                 self._stopping.wait(2.0)
@@ -153,6 +166,7 @@ class StreamConsumer:
         dispatch: Dispatch,
         session_open: SessionOpen,
         market_now_ms: Callable[[], float] | None = None,
+        load_watch_names: LoadWatchNames | None = None,
     ) -> None:
         self.config = config
         self.trigger = MoveTrigger(config.move_threshold, int(config.min_interval_s * 1000), config.rule)
@@ -162,6 +176,8 @@ class StreamConsumer:
         self._redis = redis_client
         self._references = ReferenceStore(redis_client)
         self._load_watch_set = load_watch_set
+        self._load_watch_names = load_watch_names
+        self._changed_names: set[str] | None = set()  # named by messages since the last refresh; None: all
         self._dispatch = dispatch
         self._session_open = session_open
         self._market_now_ms = market_now_ms
@@ -170,6 +186,7 @@ class StreamConsumer:
         self._io_executor = ThreadPoolExecutor(1, thread_name_prefix="stream-io")
         self._ws: ClientConnection | None = None
         self._subscribed: set[str] = set()
+        self._policy = SubscriptionPolicy(config.wildcard_above)
         self._last_message = time.monotonic()
         self._newest_event_ms: int | None = None
         self._lag_ms = 0.0
@@ -189,7 +206,7 @@ class StreamConsumer:
         self._subscription_lock = asyncio.Lock()
         listener = WatchSetListener(
             self._redis,
-            lambda: loop.call_soon_threadsafe(self._watch_dirty.set),
+            lambda names: loop.call_soon_threadsafe(self._watch_changed, names),
             lambda *reference: loop.call_soon_threadsafe(self._follow_scan, *reference),
         )
         helpers: list[asyncio.Task] = []
@@ -278,9 +295,17 @@ class StreamConsumer:
                 self._subscribed = set()
                 await self._sync_subscriptions()
             self.state = "streaming"
-            log.info(
-                "streaming %s.* for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url
-            )
+            if self._policy.wildcard:
+                log.info(
+                    "streaming %s.* (every name; %d watched, the rest dropped here) from %s",
+                    config.channel.prefix,
+                    len(self.trigger.watched),
+                    config.ws_url,
+                )
+            else:
+                log.info(
+                    "streaming %s for %d tickers from %s", config.channel.prefix, len(self._subscribed), config.ws_url
+                )
             watchdog = asyncio.create_task(self._watchdog(ws), name="stream-watchdog")
             try:
                 await self._read(ws)
@@ -432,54 +457,79 @@ class StreamConsumer:
             self.stats.enqueued += self._dispatch(moves)
 
     # --- watch set -----------------------------------------------------------------------------
+    def _watch_changed(self, names: frozenset[str] | None) -> None:
+        if names is None or self._changed_names is None:
+            self._changed_names = None
+        else:
+            self._changed_names |= names
+        self._watch_dirty.set()
+
     async def _watch_loop(self) -> None:
         while True:
             try:
                 await asyncio.wait_for(self._watch_dirty.wait(), self.config.reconcile_s)
             except TimeoutError:
-                pass
+                self._changed_names = None  # the periodic reconciliation looks at everything
             self._watch_dirty.clear()
+            names, self._changed_names = self._changed_names, set()
+            if names is not None and len(names) > PARTIAL_REFRESH_MAX:
+                names = None  # a change this large (a new universe) costs no more to load whole
             try:
-                await self._refresh_watch_set()
+                await self._refresh_watch_set(names)
             except Exception:
+                self._changed_names = None
                 log.exception("could not refresh the watch set; keeping the current one")
 
-    async def _refresh_watch_set(self) -> None:
-        watch = await self._in_executor(self._load_watch_set)
+    async def _refresh_watch_set(self, names: Set[str] | None = None) -> None:
+        """Load the watch set (or, when only ``names`` changed and a loader for them is given, those
+        names alone) and bring the trigger and the socket to it."""
         current = self.trigger.watched
-        added = watch.symbols - current
-        removed = current - watch.symbols
+        if names is not None and self._load_watch_names is not None:
+            if not names:
+                return
+            watch = await self._in_executor(self._load_watch_names, frozenset(names))
+            self.stats.partial_watch_loads += 1
+            added = watch.symbols - current
+            removed = (names - watch.symbols) & current
+        else:
+            watch = await self._in_executor(self._load_watch_set)
+            self.stats.full_watch_loads += 1
+            added = watch.symbols - current
+            removed = current - watch.symbols
         references = await self._in_executor(self._references.load, added) if added else {}
         for symbol in added:
             if symbol not in references and symbol in watch.last_scan_prices:
                 references[symbol] = watch.last_scan_prices[symbol]
         self.trigger.watch(watch.symbols, watch.thresholds, references, watch.profiles)
         self.trigger.unwatch(removed)
-        self.stats.watched = len(watch.symbols)
+        self.stats.watched = watched = len(self.trigger.watched)
         if added or removed:
-            log.info("watch set: %d tickers (+%d, -%d)", len(watch.symbols), len(added), len(removed))
+            log.info("watch set: %d tickers (+%d, -%d)", watched, len(added), len(removed))
         async with self._subscription_lock:
             await self._sync_subscriptions()
 
     async def _sync_subscriptions(self) -> None:
-        """Bring the live socket's subscriptions to the watch set (caller holds the lock)."""
+        """Bring the live socket's subscriptions to the watch set (caller holds the lock): the
+        difference only, and nothing at all while a wildcard covers the set."""
+        wanted = self._policy.channels(self.trigger.watched)
+        self.stats.wildcard = WILDCARD in wanted
         ws = self._ws
         if ws is None:
             return
-        wanted = set(self.trigger.watched)
         subscribe = wanted - self._subscribed
         unsubscribe = self._subscribed - wanted
         try:
-            for message in wire.subscription_messages("unsubscribe", self.config.channel, unsubscribe):
-                await ws.send(message, text=True)
-                self.stats.subscribe_messages += 1
-            self._subscribed -= unsubscribe
+            # Subscribe first: switching between per-name channels and the wildcard leaves no gap.
             for message in wire.subscription_messages("subscribe", self.config.channel, subscribe):
                 await ws.send(message, text=True)
                 self.stats.subscribe_messages += 1
             if subscribe and not self._subscribed:
                 self._last_message = time.monotonic()  # the stall clock starts with the first subscription
             self._subscribed |= subscribe
+            for message in wire.subscription_messages("unsubscribe", self.config.channel, unsubscribe):
+                await ws.send(message, text=True)
+                self.stats.subscribe_messages += 1
+            self._subscribed -= unsubscribe
         except ConnectionClosed:
             # The reader sees the close and the supervisor reconnects and resubscribes everything.
             pass
@@ -489,7 +539,7 @@ class StreamConsumer:
         counts = self.trigger.counts
         self.stats.events, self.stats.triggers = counts.events, counts.triggers
         self.stats.suppressed, self.stats.ignored = counts.suppressed, counts.ignored
-        self.stats.waited = counts.waited
+        self.stats.waited, self.stats.unwatched = counts.waited, counts.unwatched
 
     def snapshot(self) -> StreamStats:
         self._sync_counts()

@@ -14,6 +14,7 @@ class StreamStats:
     frames: int = 0
     junk_frames: int = 0
     ignored: int = 0
+    unwatched: int = 0  # events of names outside the watch set (a wildcard subscription's other names)
     triggers: int = 0
     suppressed: int = 0
     waited: int = 0  # triggers at the end of a move's longest wait
@@ -26,6 +27,9 @@ class StreamStats:
     stalls: int = 0
     watched: int = 0
     subscribe_messages: int = 0
+    wildcard: bool = False  # one <prefix>.* subscription instead of one per watched name
+    full_watch_loads: int = 0  # the whole watch set read (start, reconciliation, unreadable messages)
+    partial_watch_loads: int = 0  # only the names a watch-set message carried
     max_queue_wait_ms: float = 0.0
     statuses: dict[str, int] = field(default_factory=dict)
 

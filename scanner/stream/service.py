@@ -18,12 +18,13 @@ from dataclasses import dataclass, replace
 
 import redis
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from forwardfactor.shared_state import shared_redis
 from scanner.polygon import wire
 from scanner.stream.consumer import (
     Dispatch,
+    LoadWatchNames,
     LoadWatchSet,
     SessionOpen,
     StreamConfig,
@@ -67,6 +68,7 @@ def config_from_settings(**overrides) -> StreamConfig:
         stall_s=settings.STREAM_STALL_S,
         reconcile_s=settings.STREAM_RECONCILE_S,
         metrics_interval_s=settings.STREAM_METRICS_INTERVAL_S,
+        wildcard_above=settings.STREAM_WILDCARD_ABOVE if settings.STREAM_WILDCARD_ABOVE >= 0 else None,
     )
     return replace(config, **overrides)
 
@@ -83,11 +85,21 @@ def trigger_rule_from_settings() -> TriggerRule | None:
 
 
 def database_watch_set() -> WatchSet:
+    return _off_loop_read(load_watch_set)
+
+
+def database_watch_names(names: frozenset[str]) -> WatchSet:
+    return _off_loop_read(load_watch_set, only=names)
+
+
+def _off_loop_read(read: Callable[..., WatchSet], **kwargs) -> WatchSet:
+    """A read on the consumer's I/O thread. Its connection is closed afterwards: reads come seconds
+    apart at most, and a connection parked on a thread that ends with the consumer would outlive it."""
     close_old_connections()
     try:
-        return load_watch_set()
+        return read(**kwargs)
     finally:
-        close_old_connections()
+        connection.close()
 
 
 @functools.cache
@@ -136,6 +148,7 @@ def run_stream(
     stop: threading.Event | None = None,
     redis_client: redis.Redis | None = None,
     load_watch_set: LoadWatchSet = database_watch_set,
+    load_watch_names: LoadWatchNames | None = None,
     dispatch: Dispatch = enqueue_move_scans,
     session_open: SessionOpen = market_session_open,
     leader_ttl_s: float | None = None,
@@ -145,12 +158,17 @@ def run_stream(
     """Run the consumer until ``duration_s`` passes or ``stop`` is set (blocking; its own event loop).
 
     Raises :class:`scanner.stream.consumer.AuthFailed` when the vendor refuses the key.
+    ``load_watch_names`` reads the watch set's changed names alone; by default the database's goes with
+    the database's watch set, and another ``load_watch_set`` is reloaded whole on every change.
     """
+    if load_watch_names is None and load_watch_set is database_watch_set:
+        load_watch_names = database_watch_names
     started = time.monotonic()
     runner = _Runner(
         config or config_from_settings(),
         redis_client or shared_redis(),
         load_watch_set=load_watch_set,
+        load_watch_names=load_watch_names,
         dispatch=dispatch,
         session_open=session_open,
         leader_ttl_s=leader_ttl_s if leader_ttl_s is not None else settings.STREAM_LEADER_TTL_S,
@@ -168,6 +186,7 @@ class _Runner:
         client: redis.Redis,
         *,
         load_watch_set: LoadWatchSet,
+        load_watch_names: LoadWatchNames | None,
         dispatch: Dispatch,
         session_open: SessionOpen,
         leader_ttl_s: float,
@@ -177,6 +196,7 @@ class _Runner:
         self.config = config
         self.client = client
         self.load_watch_set = load_watch_set
+        self.load_watch_names = load_watch_names
         self.dispatch = dispatch
         self.session_open = session_open
         self.leader_ttl_s = leader_ttl_s
@@ -241,6 +261,7 @@ class _Runner:
             self.config,
             redis_client=self.client,
             load_watch_set=self.load_watch_set,
+            load_watch_names=self.load_watch_names,
             dispatch=self.dispatch,
             session_open=self.session_open,
             market_now_ms=self.market_clock_ms,

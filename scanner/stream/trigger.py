@@ -44,7 +44,8 @@ class TriggerCounts:
     events: int = 0
     triggers: int = 0
     suppressed: int = 0
-    ignored: int = 0
+    ignored: int = 0  # malformed records, other event kinds, statuses
+    unwatched: int = 0  # well-keyed events of names outside the watch set (a wildcard feed's bulk)
     waited: int = 0  # triggers at the end of the wait (the move never reached the scan level)
 
 
@@ -102,16 +103,26 @@ class MoveTrigger:
         references = references or {}
         profiles = profiles or {}
         for symbol in symbols:
-            self._watched.add(symbol)
             override = thresholds.get(symbol)
-            if override is not None and 0 < override < 1:
+            if override is not None and not 0 < override < 1:
+                override = None
+            profile = profiles.get(symbol)
+            reference = references.get(symbol)
+            if (
+                reference is None
+                and symbol in self._watched
+                and self._thresholds.get(symbol) == override
+                and (profile is None or self._profiles.get(symbol) == profile)
+            ):
+                continue  # nothing about it changed: a refresh of thousands of names touches only what did
+            self._watched.add(symbol)
+            if override is not None:
                 self._thresholds[symbol] = float(override)
             else:
                 self._thresholds.pop(symbol, None)
-            if symbol in profiles:
-                self._profiles[symbol] = profiles[symbol]
+            if profile is not None:
+                self._profiles[symbol] = profile
             self._levels[symbol] = self._level_of(symbol)
-            reference = references.get(symbol)
             if reference is not None and _valid_price(reference):
                 self._set_reference(symbol, float(reference))
             elif symbol in self._references:
@@ -181,7 +192,10 @@ class MoveTrigger:
     def observe(self, symbol: str, price: float, at_ms: int) -> Move | None:
         """One event, exactly. The reference path of :meth:`observe_records`."""
         self.counts.events += 1
-        if symbol not in self._watched or not _valid_price(price):
+        if symbol not in self._watched:
+            self.counts.unwatched += 1
+            return None
+        if not _valid_price(price):
             self.counts.ignored += 1
             return None
         return self._decide(symbol, float(price), at_ms)
@@ -197,24 +211,35 @@ class MoveTrigger:
         """Feed a batch of mapping records (``sym``, a price and a time field), in order.
 
         Records that are not well-formed price events (wrong kind, missing or non-numeric fields,
-        unwatched symbols, anything else) are counted as ignored and skipped; they never raise.
+        anything else) are counted as ignored and skipped; they never raise. Events of names outside
+        the watch set (the bulk of a wildcard subscription's feed) are counted as unwatched: one dict
+        lookup and one set membership each.
         ``accept`` restricts the slow path to these record kinds (``record[kind_key]``).
         """
         moves: list[Move] = []
         band_of = self._bands.get
-        quiet = 0
+        watched = self._watched
+        quiet = unwatched = 0
         for record in records:
             try:
-                low, high = band_of(record["sym"])
-                if low < record[price_key] < high:
-                    quiet += 1
+                symbol = record["sym"]
+                band = band_of(symbol)
+                if band is not None:
+                    if band[0] < record[price_key] < band[1]:
+                        quiet += 1
+                        continue
+                elif symbol not in watched:
+                    # A wildcard subscription's names outside the watch set: dropped here, cheaply.
+                    unwatched += 1
                     continue
             except (KeyError, TypeError, ValueError):
                 pass
             move = self._slow(record, price_key, time_key, accept, kind_key)
             if move is not None:
                 moves.append(move)
-        self.counts.events += quiet
+        counts = self.counts
+        counts.events += quiet + unwatched
+        counts.unwatched += unwatched
         return moves
 
     def _slow(
@@ -230,12 +255,14 @@ class MoveTrigger:
         if (
             (accept is not None and record.get(kind_key) not in accept)
             or not isinstance(symbol, str)
-            or symbol not in self._watched
             or not _valid_price(price)
             or not isinstance(at_ms, int)
             or isinstance(at_ms, bool)
         ):
             self.counts.ignored += 1
+            return None
+        if symbol not in self._watched:
+            self.counts.unwatched += 1
             return None
         return self._decide(symbol, float(price), at_ms)
 

@@ -122,6 +122,7 @@ def start_stream(redis_client) -> Iterator[Callable[..., RunningStream]]:
             backoff_max_s=1.0,
             metrics_interval_s=60,
             session_poll_s=1,
+            wildcard_above=kwargs.pop("wildcard_above", StreamConfig.wildcard_above),
         )
         options = dict(
             config=config,

@@ -81,7 +81,7 @@ def test_a_per_ticker_threshold_overrides_the_default():
     assert [m.symbol for m in moves] == ["INTC"]
 
 
-def test_unwatched_tickers_and_other_event_kinds_are_ignored():
+def test_unwatched_tickers_are_dropped_and_other_event_kinds_are_ignored():
     # given one watched ticker
     trigger = MoveTrigger(0.005, 0)
     trigger.watch(["AAPL"], references={"AAPL": 100.0})
@@ -95,7 +95,7 @@ def test_unwatched_tickers_and_other_event_kinds_are_ignored():
     moves = observe(trigger, records)
     # then nothing triggers
     assert moves == []
-    assert trigger.counts.ignored == 3
+    assert trigger.counts.unwatched == 1 and trigger.counts.ignored == 2
 
 
 def test_the_fast_band_agrees_with_the_exact_formula_at_the_boundary():

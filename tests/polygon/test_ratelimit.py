@@ -78,12 +78,15 @@ def test_buckets_are_per_api_key_and_do_not_name_the_key():
     assert one.try_acquire() == 0.0 and two.try_acquire() == 0.0
 
 
-def _hammer(redis_url: str, spec: str, start_at: float, stop_at: float, results) -> None:
+def _hammer(redis_url: str, spec: str, seconds: float, ready, results) -> None:
     import redis
 
-    limiter = RateLimiter(redis.Redis.from_url(redis_url), Rate.parse(spec), name="hammer")
-    while time.time() < start_at:
-        time.sleep(0.001)
+    client = redis.Redis.from_url(redis_url)
+    client.ping()  # connected before the start, so no process begins late
+    limiter = RateLimiter(client, Rate.parse(spec), name="hammer")
+    # Every process starts when the last one is ready: spawned interpreters take uneven times to start.
+    ready.wait(timeout=60)
+    stop_at = time.time() + seconds
     taken = []
     while True:
         try:
@@ -102,11 +105,9 @@ def test_four_processes_together_hold_the_cap(redis_url):
     # given four processes sharing a 40/s bucket on real Redis, starting together
     spec, seconds, workers = "40", 3.0, 4
     context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    start_at = time.time() + 2.0
-    stop_at = start_at + seconds
+    results, ready = context.Queue(), context.Barrier(workers)
     processes = [
-        context.Process(target=_hammer, args=(redis_url, spec, start_at, stop_at, results)) for _ in range(workers)
+        context.Process(target=_hammer, args=(redis_url, spec, seconds, ready, results)) for _ in range(workers)
     ]
     for process in processes:
         process.start()

@@ -252,8 +252,9 @@ class MoveTrigger:
         symbol = record.get("sym")
         price = record.get(price_key)
         at_ms = record.get(time_key)
+        kind = record.get(kind_key)
         if (
-            (accept is not None and record.get(kind_key) not in accept)
+            (accept is not None and not (isinstance(kind, str) and kind in accept))  # a list is unhashable
             or not isinstance(symbol, str)
             or not _valid_price(price)
             or not isinstance(at_ms, int)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from scanner.polygon import wire
@@ -126,13 +126,14 @@ price_like = st.one_of(
     st.lists(st.integers(), max_size=2),
 )
 event_like = st.fixed_dictionaries(
-    {"ev": st.sampled_from(["T", "A", "Q", "status", 7]), "sym": st.sampled_from(["AAPL", "MSFT", 3, None, ""])},
+    {"ev": st.sampled_from(["T", "A", "Q", "status", 7]) | json_values, "sym": st.sampled_from(["AAPL", "MSFT", 3, None, ""])},
     optional={"p": price_like, "t": price_like, "c": price_like, "e": price_like},
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.one_of(event_like, json_values), max_size=20))
+@example([{"ev": [], "sym": "AAPL", "p": 101.0, "t": 1}])  # an unhashable kind
 def test_junk_records_never_crash_the_trigger(records):
     # given a watched ticker with a reference
     trigger = MoveTrigger(0.005, 0)

@@ -126,7 +126,10 @@ price_like = st.one_of(
     st.lists(st.integers(), max_size=2),
 )
 event_like = st.fixed_dictionaries(
-    {"ev": st.sampled_from(["T", "A", "Q", "status", 7]) | json_values, "sym": st.sampled_from(["AAPL", "MSFT", 3, None, ""])},
+    {
+        "ev": st.sampled_from(["T", "A", "Q", "status", 7]) | json_values,
+        "sym": st.sampled_from(["AAPL", "MSFT", 3, None, ""]),
+    },
     optional={"p": price_like, "t": price_like, "c": price_like, "e": price_like},
 )
 

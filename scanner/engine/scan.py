@@ -52,6 +52,15 @@ class ChainScan:
     no_pair: bool = False
 
 
+def _member(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """``np.isin(values, distinct)`` for ``distinct`` sorted and unique, by binary search: ``isin``
+    sorts both arrays again."""
+    if not distinct.size:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(distinct, values), distinct.size - 1)
+    return distinct[at] == values
+
+
 class _Expiry:
     """The rows of one expiry, its time, forward and contract lookup."""
 
@@ -77,7 +86,7 @@ class _Expiry:
     def lists(self, is_call: np.ndarray, strikes: np.ndarray) -> np.ndarray:
         """Whether this expiry lists each (type, strike) given (what ``(is_call, strike) in
         by_contract`` tells, a whole array at once)."""
-        return np.where(is_call, np.isin(strikes, self.call_strikes), np.isin(strikes, self.put_strikes))
+        return np.where(is_call, _member(strikes, self.call_strikes), _member(strikes, self.put_strikes))
 
     @cached_property
     def band_rows(self) -> np.ndarray:
@@ -85,7 +94,7 @@ class _Expiry:
         distinct = np.unique(self._strikes)
         position = int(np.searchsorted(distinct, self.forward))
         chosen = distinct[max(0, position - ATM_BAND_STRIKES) : position + ATM_BAND_STRIKES]
-        return self.rows[np.isin(self._strikes, chosen)]
+        return self.rows[_member(self._strikes, chosen)]
 
 
 class _Engine:

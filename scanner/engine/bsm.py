@@ -39,14 +39,29 @@ def bsm_price(spot, strike, years, vol, is_call, rate: float = 0.0, dividend: fl
 
 def bsm_delta(spot, strike, years, vol, is_call, rate: float = 0.0, dividend: float = 0.0) -> np.ndarray:
     """Spot delta: e^{-qT} Φ(d1) for calls, −e^{-qT} Φ(−d1) for puts."""
+    signed, carry = _delta_parts(spot, strike, years, vol, is_call, rate, dividend)
+    tail = norm_cdf(signed)
+    return np.where(is_call, carry * tail, -carry * tail)
+
+
+def bsm_deltas(spot, groups, rate: float = 0.0, dividend: float = 0.0) -> list[np.ndarray]:
+    """``bsm_delta`` of each group of contracts, (strike, years, vol, is_call) arrays, the same
+    numbers with one Φ evaluation for all the groups: Φ's cost is numpy's per-call overhead."""
+    parts = [_delta_parts(spot, strike, years, vol, is_call, rate, dividend) for strike, years, vol, is_call in groups]
+    signed = [part[0] for part in parts]
+    tails = np.split(norm_cdf(np.concatenate(signed)), np.cumsum([s.size for s in signed])[:-1])
+    return [
+        np.where(is_call, carry * tail, -carry * tail) for (*_, is_call), (_, carry), tail in zip(groups, parts, tails)
+    ]
+
+
+def _delta_parts(spot, strike, years, vol, is_call, rate: float, dividend: float) -> tuple[np.ndarray, np.ndarray]:
+    """Φ's argument (d1 for a call, -d1 for a put: one Φ per row) and the carry e^{-qT}."""
     years = np.asarray(years, dtype=np.float64)
     forward, _ = forward_and_discount(spot, years, rate, dividend)
     deviation = np.asarray(vol, dtype=np.float64) * np.sqrt(years)
     d1 = np.log(forward / np.asarray(strike, dtype=np.float64)) / deviation + 0.5 * deviation
-    carry = np.exp(-dividend * years)
-    # one Φ per row, of d1 for a call and of -d1 for a put (Φ costs as much as the rest together)
-    tail = norm_cdf(np.where(is_call, d1, -d1))
-    return np.where(is_call, carry * tail, -carry * tail)
+    return np.where(is_call, d1, -d1), np.exp(-dividend * years)
 
 
 def _normalised_otm(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

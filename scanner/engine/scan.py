@@ -14,7 +14,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from .bsm import MAX_VOL, MIN_VOL, bsm_delta, implied_vol
+from .bsm import MAX_VOL, MIN_VOL, bsm_deltas, implied_vol
 from .chain import OptionChain
 from .config import EngineConfig
 from .costs import spread_costs
@@ -52,6 +52,15 @@ class ChainScan:
     no_pair: bool = False
 
 
+def _member(values: np.ndarray, distinct: np.ndarray) -> np.ndarray:
+    """``np.isin(values, distinct)`` for ``distinct`` sorted and unique, by binary search: ``isin``
+    sorts both arrays again."""
+    if not distinct.size:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(distinct, values), distinct.size - 1)
+    return distinct[at] == values
+
+
 class _Expiry:
     """The rows of one expiry, its time, forward and contract lookup."""
 
@@ -63,6 +72,21 @@ class _Expiry:
         self.forward = chain.underlying_price * math.exp((config.risk_free_rate - config.dividend_yield) * self.years)
         self.by_contract = dict(zip(zip(chain.is_call[rows].tolist(), chain.strike[rows].tolist()), rows.tolist()))
         self._strikes = chain.strike[rows]
+        self._is_call = chain.is_call[rows]
+
+    @cached_property
+    def call_strikes(self) -> np.ndarray:
+        """The distinct call strikes, ascending."""
+        return np.unique(self._strikes[self._is_call])
+
+    @cached_property
+    def put_strikes(self) -> np.ndarray:
+        return np.unique(self._strikes[~self._is_call])
+
+    def lists(self, is_call: np.ndarray, strikes: np.ndarray) -> np.ndarray:
+        """Whether this expiry lists each (type, strike) given (what ``(is_call, strike) in
+        by_contract`` tells, a whole array at once)."""
+        return np.where(is_call, _member(strikes, self.call_strikes), _member(strikes, self.put_strikes))
 
     @cached_property
     def band_rows(self) -> np.ndarray:
@@ -70,7 +94,7 @@ class _Expiry:
         distinct = np.unique(self._strikes)
         position = int(np.searchsorted(distinct, self.forward))
         chosen = distinct[max(0, position - ATM_BAND_STRIKES) : position + ATM_BAND_STRIKES]
-        return self.rows[np.isin(self._strikes, chosen)]
+        return self.rows[_member(self._strikes, chosen)]
 
 
 class _Engine:
@@ -139,18 +163,19 @@ class _Engine:
             return None, False
         return float(sum(values) / len(values)), from_mid
 
-    def delta(self, rows: np.ndarray, expiry: _Expiry) -> np.ndarray:
-        vendor = self.chain.vendor_delta[rows]
-        ours = bsm_delta(
-            self.chain.underlying_price,
-            self.chain.strike[rows],
-            expiry.years,
-            self.iv[rows],
-            self.chain.is_call[rows],
-            self.config.risk_free_rate,
-            self.config.dividend_yield,
+    def deltas(self, groups: list[tuple[np.ndarray, _Expiry]]) -> list[np.ndarray]:
+        """Each group's deltas (rows of one expiry): the vendor's where given, else ours from the IV."""
+        chain, config = self.chain, self.config
+        ours = bsm_deltas(
+            chain.underlying_price,
+            [(chain.strike[rows], expiry.years, self.iv[rows], chain.is_call[rows]) for rows, expiry in groups],
+            config.risk_free_rate,
+            config.dividend_yield,
         )
-        return np.where(np.isfinite(vendor), vendor, ours)
+        return [
+            np.where(np.isfinite(vendor), vendor, mine)
+            for vendor, mine in zip((chain.vendor_delta[rows] for rows, _ in groups), ours)
+        ]
 
     def stale(self, rows: list[int]) -> bool:
         limit_ns = self.config.stale_quote_minutes * 60e9
@@ -244,7 +269,7 @@ def scan_chain(
         result.notes.append(f"underlying price {chain.underlying_price} is not usable")
         return result
     engine = _Engine(chain, config, as_of)
-    in_chain = [d.item() for d in np.unique(chain.expiry)]
+    in_chain = np.unique(chain.expiry).tolist()  # datetime.date each, in one call
     picks = select_pairs(in_chain, as_of, config)
     every_listed = sorted(set(listed) | set(in_chain))
     if not _any_pair(select_pairs(every_listed, as_of, config) if listed else picks):
@@ -267,7 +292,9 @@ def scan_chain(
     charted = {e for e in needed if dtes.get(e, TERM_STRUCTURE_MAX_DTE + 1) <= TERM_STRUCTURE_MAX_DTE}
     first_pass = [engine.expiry(e).band_rows for e in sorted(needed | charted)]
     if "double_calendar" in config.structures:
-        first_pass += [engine.expiry(p.front).rows for p in picks if p.front and p.back]
+        # both expiries of each pair: the back legs are the twins of front wings not yet picked, and
+        # the solver's time goes to numpy's per-call overhead far more than to the rows
+        first_pass += [engine.expiry(e).rows for p in picks if p.front and p.back for e in (p.front, p.back)]
     if first_pass:
         engine.ensure_iv(np.unique(np.concatenate(first_pass)))
     atm = {e: engine.atm_iv(engine.expiry(e)) for e in sorted(needed | charted)}
@@ -278,9 +305,9 @@ def scan_chain(
     atm_legs = [
         _atm_legs(front, back) if "atm_call_calendar" in config.structures else None for _, front, back in pairs
     ]
-    wings = [
-        _wings(engine, front, back) if "double_calendar" in config.structures else None for _, front, back in pairs
-    ]
+    wings: list[_Wings | None] = [None] * len(pairs)
+    if "double_calendar" in config.structures:
+        wings = list(_wings(engine, [(front, back) for _, front, back in pairs]))
     # Every leg's IV in one solve before any pair is built (each build then finds its legs known):
     # the solver's time goes to numpy's per-call overhead far more than to the rows.
     leg_rows = [row for found in atm_legs if found for row in found[1]]
@@ -480,10 +507,10 @@ def _signal(
 def _atm_legs(front: _Expiry, back: _Expiry) -> tuple[float, list[int]] | None:
     """The call strike listed in both expiries nearest the front's forward (the lower on a tie) and
     its front and back rows; None when no call strike is listed in both."""
-    strikes = sorted(k for is_call, k in front.by_contract if is_call and (True, k) in back.by_contract)
-    if not strikes:
+    strikes = np.intersect1d(front.call_strikes, back.call_strikes, assume_unique=True)
+    if not strikes.size:
         return None
-    strike = min(strikes, key=lambda k: (abs(k - front.forward), k))
+    strike = float(strikes[np.argmin(np.abs(strikes - front.forward))])  # ascending: a tie takes the lower
     return strike, [front.by_contract[(True, strike)], back.by_contract[(True, strike)]]
 
 
@@ -537,14 +564,23 @@ class _Wings:
     rows: list[int] | None
 
 
-def _wings(engine: _Engine, front: _Expiry, back: _Expiry) -> _Wings:
+def _wings(engine: _Engine, pairs: list[tuple[_Expiry, _Expiry]]) -> list[_Wings]:
+    """Each pair's wings. The candidates are the front contracts with a valid IV whose twin the back
+    expiry lists, calls and puts together: one delta computation serves every pair, both sides and
+    the legs."""
+    if not pairs:
+        return []
+    chain = engine.chain
+    listed = []
+    for front, back in pairs:
+        valid = front.rows[np.isfinite(engine.iv[front.rows])]
+        listed.append(valid[back.lists(chain.is_call[valid], chain.strike[valid])])
+    deltas = engine.deltas([(rows, front) for rows, (front, _) in zip(listed, pairs)])
+    return [_picked_wings(engine, back, rows, delta) for (_, back), rows, delta in zip(pairs, listed, deltas)]
+
+
+def _picked_wings(engine: _Engine, back: _Expiry, listed: np.ndarray, listed_deltas: np.ndarray) -> _Wings:
     chain, target = engine.chain, engine.config.target_delta
-    # Front contracts with a valid IV whose twin the back expiry lists, calls and puts together: one
-    # delta computation serves both sides and the legs.
-    listed = front.rows[np.isfinite(engine.iv[front.rows])]
-    twins = zip(chain.is_call[listed].tolist(), chain.strike[listed].tolist())
-    listed = listed[[contract in back.by_contract for contract in twins]]
-    listed_deltas = engine.delta(listed, front)
     picked: dict[bool, int] = {}
     picked_delta: dict[bool, float] = {}
     for is_call in (True, False):

@@ -105,7 +105,7 @@ def test_a_discovery_message_offers_a_one_click_follow(smtp_sink):
     assert "XYZ is not on your list" in text
     # the double calendar: one four-leg ticket, and each side's IVs labelled
     assert (
-        "Sell 1 XYZ 3 Apr 25 100 C / Buy 1 XYZ 3 May 25 100 C / Sell 1 XYZ 3 Apr 25 100 P / Buy 1 XYZ 3 May 25 100 P"
+        "Sell 1 XYZ 3 Apr 25 100 C / Buy 1 XYZ 3 May 25 100 C / Sell 1 XYZ 3 Apr 25 95 P / Buy 1 XYZ 3 May 25 95 P"
         in text
     )
     assert "Call side IV: front 40.0%, back 40.0%, forward 20.6%" in text

@@ -184,5 +184,6 @@ def delivered(
         trading_day=signal.as_of.date(),
         ff_bucket=ff_bucket,
         ff=signal.ff,
+        ff_judged=signal.ff,
     )
     return message

@@ -13,7 +13,7 @@ from scanner.admin import ReadOnlyRecordAdmin, new_york_time, rounded
 
 class AlertInline(admin.TabularInline):
     model = Alert
-    fields = ("pair", "structure", "front_expiry", "back_expiry", "ff")
+    fields = ("pair", "structure", "front_expiry", "back_expiry", "ff", "ff_judged")
     readonly_fields = fields
     extra = 0
     can_delete = False
@@ -67,7 +67,7 @@ class MessageAdmin(ReadOnlyRecordAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyRecordAdmin):
-    list_display = ("ticker", "user", "kind", "delivery", "pair", "structure", "ff_rounded", "created")
+    list_display = ("ticker", "user", "kind", "delivery", "pair", "structure", "ff_rounded", "judged", "created")
     list_filter = ("message__status", "kind", "structure", "trading_day")
     search_fields = ("ticker", "user__email")
     date_hierarchy = "created_at"
@@ -77,6 +77,10 @@ class AlertAdmin(ReadOnlyRecordAdmin):
     @admin.display(description="FF", ordering="ff")
     def ff_rounded(self, alert: Alert) -> str:
         return rounded(alert.ff, 3)
+
+    @admin.display(description="judged FF", ordering="ff_judged")
+    def judged(self, alert: Alert) -> str:
+        return rounded(alert.ff_judged, 3)
 
     @admin.display(description="delivery", ordering="message__status")
     def delivery(self, alert: Alert) -> str:

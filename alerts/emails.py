@@ -448,8 +448,9 @@ class Loaded:
     """Claimed messages with what their emails need, loaded in a fixed number of queries."""
 
     messages: list[Message]
-    signal_ids: dict[int, list[int]]  # message id -> its alerts' signals, strongest first
+    signal_ids: dict[int, list[int]]  # message id -> its alerts' signals, strongest (judged FF) first
     alert_ids: dict[int, list[int]]  # message id -> its alerts, in the same order
+    strongest: dict[int, float]  # message id -> its first alert's judged FF
     signals: dict[int, FFSignal]
     earnings: dict[str, list[EarningsEvent]]
 
@@ -507,8 +508,7 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
     builder = loaded.builder()
     outgoing = []
     for user_messages in by_user.values():
-        strongest = {m.pk: loaded.signals[loaded.signal_ids[m.pk][0]]["ff"] or 0.0 for m in user_messages}
-        user_messages.sort(key=lambda m: (-strongest[m.pk], m.pk))
+        user_messages.sort(key=lambda m: (-loaded.strongest[m.pk], m.pk))
         first = user_messages[0]
         thresholds = {kind: _threshold(first, kind) for kind in Message.Kind.values}
         email = builder.digest(user_messages, loaded.signal_ids, thresholds, first.user.email, loaded.alert_ids)
@@ -540,19 +540,22 @@ def _load(message_ids: Sequence[int]) -> Loaded:
     )
     signal_ids: dict[int, list[int]] = defaultdict(list)
     alert_ids: dict[int, list[int]] = defaultdict(list)
+    strongest: dict[int, float] = {}
+    # Strongest first by the FF the user was alerted on (ex-earnings under that policy), as planned.
     rows = (
         Alert.objects.filter(message_id__in=message_ids)
-        .order_by("-ff", "pk")
-        .values_list("message_id", "signal_id", "pk")
+        .order_by("-ff_judged", "pk")
+        .values_list("message_id", "signal_id", "pk", "ff_judged")
     )
-    for message_id, signal_id, alert_id in rows:
+    for message_id, signal_id, alert_id, judged in rows:
         signal_ids[message_id].append(signal_id)
         alert_ids[message_id].append(alert_id)
+        strongest.setdefault(message_id, judged)
     wanted = {pk for ids in signal_ids.values() for pk in ids}
     signals = dict(Signal.objects.filter(pk__in=wanted).values_list("pk", "data"))
     earliest = min((m.trading_day for m in messages), default=date.min)
     earnings = next_earnings({m.ticker for m in messages}, earliest)
-    return Loaded(messages, signal_ids, alert_ids, signals, earnings)
+    return Loaded(messages, signal_ids, alert_ids, strongest, signals, earnings)
 
 
 def _threshold(message: Message, kind: str | None = None) -> float:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from scanner.models import Scan, Signal
@@ -18,6 +19,11 @@ from scanner.models import Scan, Signal
 class Kind(models.TextChoices):
     SUBSCRIPTION = "subscription"
     DISCOVERY = "discovery"
+
+
+# Messages that alerts 0002 made from the alerts of before messages, one per alert (so possibly several
+# per user and scan); their Message-IDs start so. Only newer messages are held to one per user and scan.
+LEGACY_MESSAGES = Q(message_id__startswith="<alert-")
 
 
 def message_domain() -> str:
@@ -36,6 +42,8 @@ def new_message_id() -> str:
 class Message(models.Model):
     """One email to one user about one ticker of one scan, or part of a digest when held.
 
+    One per user and scan (a user is routed once per ticker, as a subscriber or a discovery user, so
+    the kind needs no place in the key; a digest is an email of several messages, not a message).
     Moves pending -> sending -> sent | failed (or held -> sending for quiet hours and digests) by
     conditional UPDATEs guarded by the claiming send task's id (alerts/outbox.py).
     """
@@ -80,6 +88,9 @@ class Message(models.Model):
             models.Index(fields=["status", "send_after"], name="message_due"),
             models.Index(fields=["status", "created_at"], name="message_stale"),
         ]
+        constraints = [
+            models.UniqueConstraint(fields=["scan", "user"], condition=~LEGACY_MESSAGES, name="one_message_per_scan")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} message {self.ticker} to {self.user}"
@@ -101,8 +112,12 @@ class Alert(models.Model):
     front_expiry = models.DateField()
     back_expiry = models.DateField()
     trading_day = models.DateField()
-    ff_bucket = models.IntegerField()
-    ff = models.FloatField()
+    ff_bucket = models.IntegerField(help_text="The level of ff_judged (part of the unique key).")
+    ff = models.FloatField(help_text="The signal's FF, as the email and the pages show it.")
+    ff_judged = models.FloatField(
+        help_text="The FF the user's earnings policy judged: ex-earnings when earnings fall inside the window "
+        "under ex_earnings, else ff. Cooldowns, FF levels and the order of a message use it."
+    )
     # Set by the router to the time its cooldown and quiet-hour decisions used.
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -1,12 +1,14 @@
 """From routed signals to Alert and Message rows, and the states a message moves through on its way out.
 
 An Alert is one (pair, structure) signal for one user; the alerts of one user for one scan travel
-in one Message. No spam: a cooldown per (user, ticker, pair, structure) broken only by a clear FF
-rise, an optional "seen in N consecutive scans" rule, per-user daily caps counted in messages (per
-trading day), quiet hours and a daily digest (messages held and sent together later). Exactly once:
-the Alert unique key makes a re-run create nothing, and sending moves messages pending -> sending
--> sent | failed with conditional UPDATEs guarded by the claim of one send task, so a task that runs
-twice sends once.
+in one Message (a database constraint holds it). No spam: a cooldown per (user, ticker, pair, structure)
+broken only by a clear FF rise, an optional "seen in N consecutive scans" rule, per-user daily caps
+counted in messages (per trading day), quiet hours and a daily digest (messages held and sent together
+later). Every FF these rules compare is the one the user's earnings policy judges (``Criteria.judged_ff``:
+the ex-earnings FF when earnings fall inside the window under ``ex_earnings``), the figure the user was
+alerted on. Exactly once: the Alert unique key makes a re-run create nothing, and sending moves messages
+pending -> sending -> sent | failed with conditional UPDATEs guarded by the claim of one send task, so a
+task that runs twice sends once.
 """
 
 from __future__ import annotations
@@ -25,18 +27,21 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from accounts.models import AlertSettings
-from alerts.models import Alert, Message
+from alerts.models import LEGACY_MESSAGES, Alert, Message
 from alerts.routing import Recipient
+from scanner.engine import FFSignal
 from scanner.models import Scan, Signal
 
 CooldownKey = tuple[int, str, str]  # user, pair, structure
 SignalKey = tuple[str, str]  # pair, structure
 AlertKey = tuple[int, str, str, date, date, int]  # the unique key within one ticker and day
 UNDELIVERED = (Message.Status.FAILED, Message.Status.CANCELLED)
+# A message of this scan in one of these states may still take more alerts: it has not been claimed for sending.
+OPEN = (Message.Status.PENDING, Message.Status.HELD)
 
 
 def ff_bucket(ff: float) -> int:
-    """The FF level an alert belongs to; a re-run of the same level collides on the unique key."""
+    """The level of a judged FF an alert belongs to; a re-run of the same level collides on the unique key."""
     return math.floor(ff / settings.ALERT_FF_BUCKET + 1e-9)
 
 
@@ -44,15 +49,19 @@ def ff_bucket(ff: float) -> int:
 class AlertHistory:
     """What the no-spam rules need to know about the past, loaded once per scan."""
 
-    last_alert: dict[CooldownKey, tuple[float, datetime]] = field(default_factory=dict)
+    last_alert: dict[CooldownKey, tuple[float, datetime]] = field(default_factory=dict)  # judged FF, when
     messages_today: dict[int, Counter] = field(default_factory=lambda: defaultdict(Counter))
-    previous_scans: list[dict[SignalKey, float]] = field(default_factory=list)  # newest first
+    # Newest first; each signal as its "ff", "ff_ex_earnings" and "flags" (what Criteria.judged_ff reads).
+    previous_scans: list[dict[SignalKey, FFSignal]] = field(default_factory=list)
     alerted_today: set[AlertKey] = field(default_factory=set)  # keys already taken on this ticker and day
+    # This scan's message of each user, stored by an earlier attempt of the scan (user id -> message).
+    scan_messages: dict[int, Message] = field(default_factory=dict)
 
 
 @dataclass
 class PlannedMessage:
-    """One user's message for this scan and the alerts it carries, strongest first (unsaved)."""
+    """One user's message for this scan and the alerts it carries, strongest first (unsaved alerts; the
+    message unsaved too, unless an earlier attempt of the scan stored it and it is not yet sent)."""
 
     message: Message
     alerts: list[Alert]
@@ -75,9 +84,9 @@ def lock_recipients(user_ids: Iterable[int]) -> None:
 
 
 def load_history(
-    ticker: str, day: date, recipients: Sequence[Recipient], now: datetime, exclude_scan_id: int | None
+    ticker: str, day: date, recipients: Sequence[Recipient], now: datetime, scan_id: int | None
 ) -> AlertHistory:
-    """Four queries at most, whatever the number of recipients."""
+    """Five queries at most, whatever the number of recipients. ``scan_id``: the scan being alerted."""
     history = AlertHistory()
     if not recipients:
         return history
@@ -86,7 +95,7 @@ def load_history(
     recent = (
         Alert.objects.filter(ticker=ticker, created_at__gte=now - timedelta(minutes=longest_cooldown))
         .exclude(message__status__in=UNDELIVERED)
-        .values_list("user_id", "pair", "structure", "ff", "created_at")
+        .values_list("user_id", "pair", "structure", "ff_judged", "created_at")
     )
     for user_id, pair, structure, ff, created_at in recent:
         key = (user_id, pair, structure)
@@ -104,23 +113,34 @@ def load_history(
         "user_id", "pair", "structure", "front_expiry", "back_expiry", "ff_bucket"
     )
     history.alerted_today = set(taken)
+    if scan_id is not None:
+        # Usually none: only a second attempt of a scan whose first one committed finds its messages. They
+        # stay locked, so a send task cannot claim one between this read and the commit of its new alerts.
+        stored = Message.objects.select_for_update(no_key=True).filter(scan_id=scan_id, user_id__in=user_ids)
+        history.scan_messages = {m.user_id: m for m in stored.exclude(LEGACY_MESSAGES).order_by("pk")}
     needed = max(r.consecutive_scans for r in recipients) - 1
     if needed > 0:
         earlier = Scan.objects.filter(ticker=ticker, outcome=Scan.Outcome.OK)
-        if exclude_scan_id is not None:
-            earlier = earlier.exclude(pk=exclude_scan_id)
+        if scan_id is not None:
+            earlier = earlier.exclude(pk=scan_id)
         latest = earlier.order_by("-started_at").values("pk")[:needed]
         # One query; the outer join keeps a scan that found no signal at all (it breaks a streak).
         rows = Scan.objects.filter(pk__in=latest).values_list(
-            "pk", "started_at", "signals__pair", "signals__structure", "signals__ff"
+            "pk",
+            "started_at",
+            "signals__pair",
+            "signals__structure",
+            "signals__ff",
+            "signals__data__ff_ex_earnings",
+            "signals__data__flags",
         )
-        by_scan: dict[int, dict[SignalKey, float]] = {}
+        by_scan: dict[int, dict[SignalKey, FFSignal]] = {}
         started: dict[int, datetime] = {}
-        for scan_id, started_at, pair, structure, ff in rows:
-            seen = by_scan.setdefault(scan_id, {})
-            started[scan_id] = started_at
-            if ff is not None:
-                seen[(pair, structure)] = ff
+        for earlier_scan, started_at, pair, structure, ff, ff_ex_earnings, flags in rows:
+            seen = by_scan.setdefault(earlier_scan, {})
+            started[earlier_scan] = started_at
+            if pair is not None:
+                seen[(pair, structure)] = {"ff": ff, "ff_ex_earnings": ff_ex_earnings, "flags": flags or []}
         history.previous_scans = [by_scan[pk] for pk in sorted(by_scan, key=started.__getitem__, reverse=True)]
     return history
 
@@ -131,39 +151,36 @@ def plan_messages(
     history: AlertHistory,
     now: datetime,
 ) -> list[PlannedMessage]:
-    """One unsaved message per user with the routed (signal index -> recipients) alerts that pass the
-    no-spam rules, strongest first. A daily cap counts messages: a user's first alert of this scan
-    takes a place under the cap, the others ride in the same message.
+    """One message per user with the routed (signal index -> recipients) alerts that pass the no-spam
+    rules, strongest first by the FF the user's settings judge. A daily cap counts messages: a user's
+    first alert of this scan takes a place under the cap, the others ride in the same message. A user
+    this scan already has a message for (an earlier attempt of it committed) gets the new alerts in that
+    message while it waits to be sent, and none once it has gone: one message per user and scan.
     """
     planned: dict[int, PlannedMessage] = {}
-    for index in sorted(routed, key=lambda i: -(signals[i].ff or 0.0)):
-        signal = signals[index]
-        bucket = ff_bucket(signal.ff)
-        day = signal_trading_day(signal)
-        for recipient in routed[index]:
-            key = (recipient.user_id, signal.pair, signal.structure, signal.front_expiry, signal.back_expiry, bucket)
+    days = {index: signal_trading_day(signals[index]) for index in routed}
+    for user_id, (recipient, candidates) in _candidates(signals, routed).items():
+        earlier = history.scan_messages.get(user_id)
+        if earlier is not None and earlier.status not in OPEN:
+            continue
+        for judged, index in candidates:
+            signal = signals[index]
+            bucket = ff_bucket(judged)
+            key = (user_id, signal.pair, signal.structure, signal.front_expiry, signal.back_expiry, bucket)
             if key in history.alerted_today:
                 continue  # the unique key already holds it: a re-run of the same level
-            joining = recipient.user_id in planned
-            if not _passes_no_spam(signal, recipient, history, now, needs_a_place=not joining):
+            joining = user_id in planned or earlier is not None
+            if not _passes_no_spam(signal, judged, recipient, history, now, needs_a_place=not joining):
                 continue
-            if not joining:
-                status, send_after = delivery_time(recipient, now)
-                message = Message(
-                    user_id=recipient.user_id,
-                    ticker=signal.ticker,
-                    scan_id=signal.scan_id,
-                    kind=recipient.kind,
-                    trading_day=day,
-                    status=status,
-                    send_after=send_after,
-                    created_at=now,
-                )
-                planned[recipient.user_id] = PlannedMessage(message, [])
-                history.messages_today[recipient.user_id][recipient.kind] += 1
-            planned[recipient.user_id].alerts.append(
+            day = days[index]
+            if user_id not in planned:
+                message = earlier if earlier is not None else _new_message(signal, recipient, day, now)
+                planned[user_id] = PlannedMessage(message, [])
+                if earlier is None:
+                    history.messages_today[user_id][recipient.kind] += 1
+            planned[user_id].alerts.append(
                 Alert(
-                    user_id=recipient.user_id,
+                    user_id=user_id,
                     signal=signal,
                     kind=recipient.kind,
                     ticker=signal.ticker,
@@ -174,12 +191,54 @@ def plan_messages(
                     trading_day=day,
                     ff_bucket=bucket,
                     ff=signal.ff,
+                    ff_judged=judged,
                     created_at=now,
                 )
             )
-            history.last_alert[(recipient.user_id, signal.pair, signal.structure)] = (signal.ff, now)
+            history.last_alert[(user_id, signal.pair, signal.structure)] = (judged, now)
             history.alerted_today.add(key)
     return list(planned.values())
+
+
+def _candidates(
+    signals: Sequence[Signal], routed: dict[int, list[Recipient]]
+) -> dict[int, tuple[Recipient, list[tuple[float, int]]]]:
+    """Each routed user (id) with their signals as (judged FF, signal index), strongest first.
+
+    A user is routed once per ticker (subscriber or discovery user), so one recipient stands for them.
+    Users come in the order of their strongest raw signal, as messages were always planned.
+    """
+    by_user: dict[int, tuple[Recipient, list[tuple[float, int]]]] = {}
+    for index in sorted(routed, key=lambda i: -(signals[i].ff or 0.0)):
+        data = signals[index].data
+        judged_under: dict[str, float] = {}  # earnings policy -> judged FF: what the judgement depends on
+        for recipient in routed[index]:
+            criteria = recipient.criteria
+            judged = judged_under.get(criteria.earnings_policy)
+            if judged is None:
+                # Routed: the criteria accepted the signal, so there is a judged FF.
+                judged = judged_under[criteria.earnings_policy] = criteria.judged_ff(data)
+            entry = by_user.get(recipient.user_id)
+            if entry is None:
+                entry = by_user[recipient.user_id] = (recipient, [])
+            entry[1].append((judged, index))
+    for _, candidates in by_user.values():
+        candidates.sort(key=lambda candidate: (-candidate[0], candidate[1]))
+    return by_user
+
+
+def _new_message(signal: Signal, recipient: Recipient, day: date, now: datetime) -> Message:
+    status, send_after = delivery_time(recipient, now)
+    return Message(
+        user_id=recipient.user_id,
+        ticker=signal.ticker,
+        scan_id=signal.scan_id,
+        kind=recipient.kind,
+        trading_day=day,
+        status=status,
+        send_after=send_after,
+        created_at=now,
+    )
 
 
 def signal_trading_day(signal: Signal) -> date:
@@ -189,20 +248,20 @@ def signal_trading_day(signal: Signal) -> date:
 
 
 def _passes_no_spam(
-    signal: Signal, recipient: Recipient, history: AlertHistory, now: datetime, needs_a_place: bool
+    signal: Signal, judged: float, recipient: Recipient, history: AlertHistory, now: datetime, needs_a_place: bool
 ) -> bool:
+    """``judged``: the signal's FF as the recipient's earnings policy judges it; every comparison uses it."""
     last = history.last_alert.get((recipient.user_id, signal.pair, signal.structure))
     if last is not None:
         last_ff, last_at = last
         in_cooldown = now - last_at < timedelta(minutes=recipient.cooldown_minutes)
-        if in_cooldown and signal.ff < last_ff + settings.ALERT_COOLDOWN_BREAK_FF - 1e-9:
+        if in_cooldown and judged < last_ff + settings.ALERT_COOLDOWN_BREAK_FF - 1e-9:
             return False
     needed = recipient.consecutive_scans - 1
     if needed > 0:
         previous = history.previous_scans[:needed]
         key = (signal.pair, signal.structure)
-        threshold = recipient.criteria.threshold
-        if len(previous) < needed or any(scan.get(key, -math.inf) < threshold for scan in previous):
+        if len(previous) < needed or not all(_reached(scan.get(key), recipient) for scan in previous):
             return False
     if not needs_a_place:
         return True
@@ -212,6 +271,12 @@ def _passes_no_spam(
     if recipient.kind == Alert.Kind.DISCOVERY and today[Alert.Kind.DISCOVERY] >= recipient.discovery_daily_cap:
         return False
     return True
+
+
+def _reached(seen: FFSignal | None, recipient: Recipient) -> bool:
+    """Whether an earlier scan's signal reached the recipient's threshold, judged as they judge FF."""
+    judged = None if seen is None else recipient.criteria.judged_ff(seen)
+    return judged is not None and judged >= recipient.criteria.threshold
 
 
 def delivery_time(recipient: Recipient, now: datetime) -> tuple[str, datetime | None]:
@@ -248,30 +313,56 @@ def _next_local(after: datetime, at: time, zone: ZoneInfo, inclusive: bool) -> d
 
 
 def save_messages(planned: Sequence[PlannedMessage]) -> list[Message]:
-    """Insert the messages and their alerts (the caller's transaction makes them one write); the messages.
+    """Insert the new messages and every alert (the caller's transaction makes them one write); the messages.
 
-    Two statements whatever the number of users. The plan left out every alert whose unique key is
-    taken, so an insert that collides anyway is a bug and fails loudly.
+    Two statements whatever the number of users. One message per user and scan is the database's rule
+    (``one_message_per_scan``); the users' lock and the plan keep to it, but should another transaction
+    store this scan's message for one of the users first, the alerts join that message rather than fail
+    the scan. The plan left out every alert whose unique key is taken, so an alert insert that collides
+    anyway is a bug and fails loudly.
     """
     if not planned:
         return []
-    messages = [p.message for p in planned]
-    _insert(Message, messages)
+    new = [p.message for p in planned if p.message.pk is None]
+    if _insert(Message, new, skip_taken="message_id") < len(new):
+        _join_stored_messages([p for p in planned if p.message.pk is None])
     alerts = []
     for plan in planned:
         for alert in plan.alerts:
             alert.message = plan.message
             alerts.append(alert)
     _insert(Alert, alerts)
-    return messages
+    return [p.message for p in planned]
 
 
-def _insert(model, rows: list) -> None:
-    """Insert the rows and set their ids. On PostgreSQL one INSERT from one array per column: a fan-out
-    stores tens of thousands of rows, and preparing each value through the ORM cost more than the insert."""
+def _join_stored_messages(refused: Sequence[PlannedMessage]) -> None:
+    """Put in place of each refused message the one stored for its user and scan."""
+    stored = Message.objects.filter(
+        scan_id__in={p.message.scan_id for p in refused}, user_id__in={p.message.user_id for p in refused}
+    ).exclude(LEGACY_MESSAGES)
+    by_key = {(m.scan_id, m.user_id): m for m in stored}
+    for plan in refused:
+        plan.message = by_key[(plan.message.scan_id, plan.message.user_id)]
+
+
+def _insert(model, rows: list, skip_taken: str | None = None) -> int:
+    """Insert the rows and set their ids; how many were inserted. On PostgreSQL one INSERT from one array
+    per column: a fan-out stores tens of thousands of rows, and preparing each value through the ORM cost
+    more than the insert.
+
+    ``skip_taken``: a unique field set on every row; a row that a unique constraint refuses is then
+    skipped (left without an id) instead of failing the statement and the transaction around it.
+    """
+    if not rows:
+        return 0
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(rows)
-        return
+        model.objects.bulk_create(rows, ignore_conflicts=skip_taken is not None)
+        if skip_taken is not None:
+            keys = [getattr(row, skip_taken) for row in rows]
+            _set_ids(
+                rows, skip_taken, model.objects.filter(**{f"{skip_taken}__in": keys}).values_list(skip_taken, "pk")
+            )
+        return sum(row.pk is not None for row in rows)
     meta = model._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -280,15 +371,33 @@ def _insert(model, rows: list) -> None:
     names = ", ".join(f"c{i}" for i in range(len(fields)))
     sql = (
         f"INSERT INTO {meta.db_table} ({columns}) "
-        f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS r({names}, n) ORDER BY n RETURNING id"
+        f"SELECT {names} FROM unnest({arrays}) WITH ORDINALITY AS r({names}, n) ORDER BY n"
     )
+    if skip_taken is not None:
+        # Skipped rows leave gaps in the ids returned: each comes back with its key.
+        sql += f" ON CONFLICT DO NOTHING RETURNING {connection.ops.quote_name(meta.get_field(skip_taken).column)}, id"
+    else:
+        sql += " RETURNING id"
     values = [[getattr(row, f.attname) for row in rows] for f in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        ids = [pk for (pk,) in cursor.fetchall()]
-    for row, pk in zip(rows, ids, strict=True):
+        returned = cursor.fetchall()
+    if skip_taken is not None:
+        _set_ids(rows, skip_taken, returned)
+        return len(returned)
+    for row, (pk,) in zip(rows, returned, strict=True):
         row.pk = pk
         row._state.adding = False
+    return len(rows)
+
+
+def _set_ids(rows: list, key: str, stored: Iterable[tuple[object, int]]) -> None:
+    ids = dict(stored)
+    for row in rows:
+        pk = ids.get(getattr(row, key))
+        if pk is not None:
+            row.pk = pk
+            row._state.adding = False
 
 
 def pending_message_ids_of_scan(scan_id: int) -> list[int]:

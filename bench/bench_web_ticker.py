@@ -130,28 +130,31 @@ def _seed():
             batch_size=2000,
         )
     last = Signal.objects.filter(ticker=TICKER).order_by("-as_of").first()
-    for n in range(30):
+    # One alert of each of the latest 30 scans of the same pair and structure: a user has one message per scan.
+    recent = Signal.objects.filter(ticker=TICKER, pair=last.pair, structure=last.structure).order_by("-as_of")[:30]
+    for n, signal in enumerate(recent):
         message = Message.objects.create(
             user=person,
             ticker=TICKER,
-            scan=last.scan,
+            scan_id=signal.scan_id,
             kind=Message.Kind.SUBSCRIPTION,
             trading_day=LAST_SESSION,
             status=Message.Status.SENT,
         )
         Alert.objects.create(
             user=person,
-            signal=last,
+            signal=signal,
             message=message,
             kind=Alert.Kind.SUBSCRIPTION,
             ticker=TICKER,
-            structure=last.structure,
-            pair=last.pair,
-            front_expiry=last.front_expiry,
-            back_expiry=last.back_expiry,
+            structure=signal.structure,
+            pair=signal.pair,
+            front_expiry=signal.front_expiry,
+            back_expiry=signal.back_expiry,
             trading_day=LAST_SESSION,
             ff_bucket=n,
-            ff=last.ff,
+            ff=signal.ff,
+            ff_judged=signal.ff,
         )
     assert Signal.objects.filter(ticker=TICKER).count() == SESSIONS * SCANS_A_SESSION * len(PAIRS) * len(STRUCTURES)
     return person

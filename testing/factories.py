@@ -47,7 +47,7 @@ def signal_dict(
             "leg": name,
             "contract_type": "call" if "call" in name else "put",
             "expiry": front if name.startswith("front") else back,
-            "strike": 100.0,
+            "strike": 95.0 if "put" in name else 100.0,  # a double's put legs sit at its put strike
             "bid": 2.9,
             "ask": 3.0,
             "mid": 2.95,
@@ -184,5 +184,6 @@ def delivered(
         trading_day=signal.as_of.date(),
         ff_bucket=ff_bucket,
         ff=signal.ff,
+        ff_judged=signal.ff,
     )
     return message

@@ -13,11 +13,11 @@ Status = Message.Status
 
 @pytest.fixture
 def messages() -> dict[str, Message]:
-    """One message to a follower of AAPL in each state."""
+    """One message to a follower of AAPL in each state, each of a scan of its own (one message per user and scan)."""
     follower = user("f@x.test", follows=("AAPL",), ff_threshold=0.2)
-    (signal,) = saved_signals(signal_dict("AAPL", ff=0.31))
     return {
-        status: delivered(follower, signal, status, ff_bucket=bucket) for bucket, status in enumerate(Status.values)
+        status: delivered(follower, saved_signals(signal_dict("AAPL", ff=0.31))[0], status, ff_bucket=bucket)
+        for bucket, status in enumerate(Status.values)
     }
 
 

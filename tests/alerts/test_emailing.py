@@ -21,7 +21,7 @@ from alerts.models import Alert, Message
 from alerts.ticket import new_york_time, order_ticket
 from scanner.models import EarningsEvent
 from testing.factories import AS_OF, signal_dict, universe, user
-from tests.alerts.test_no_spam import scan_at
+from tests.alerts.test_no_spam import scan_at, with_earnings
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def test_a_discovery_message_offers_a_one_click_follow(smtp_sink):
     assert "XYZ is not on your list" in text
     # the double calendar: one four-leg ticket, and each side's IVs labelled
     assert (
-        "Sell 1 XYZ 3 Apr 25 100 C / Buy 1 XYZ 3 May 25 100 C / Sell 1 XYZ 3 Apr 25 100 P / Buy 1 XYZ 3 May 25 100 P"
+        "Sell 1 XYZ 3 Apr 25 100 C / Buy 1 XYZ 3 May 25 100 C / Sell 1 XYZ 3 Apr 25 95 P / Buy 1 XYZ 3 May 25 95 P"
         in text
     )
     assert "Call side IV: front 40.0%, back 40.0%, forward 20.6%" in text
@@ -288,6 +288,31 @@ def test_quiet_hours_produce_one_digest_grouped_by_ticker(smtp_sink):
         assert len(found) == 3 and all(url in html for url in found)
         claimed = {read_trade_token(url.rsplit("/", 2)[1]).alert_id for url in found}
         assert claimed == {a.pk for a in held}
+
+
+def test_setups_and_digest_sections_come_strongest_first_by_the_ff_the_user_is_judged_on(smtp_sink):
+    # given a follower judged on the ex-earnings FF and one who ignores earnings
+    from datetime import time
+
+    user("ex@x.test", follows=("AAPL",))
+    user("raw@x.test", follows=("AAPL",), earnings_policy="ignore")
+    # when a scan finds a pair whose FF comes from its earnings and one without earnings, and both are sent
+    alerts = scan_at(AS_OF, with_earnings(pair="30-60", ff=0.40, ex_earnings=0.21), signal_dict(pair="30-90", ff=0.30))
+    assert send_message_batch(message_ids(alerts), "task-1").sent == 2
+    # then each email leads with its user's strongest (the subject still shows that setup's FF)
+    subjects = {m.rcpt_tos[0]: m.message()["Subject"] for m in smtp_sink.messages}
+    assert subjects == {
+        "ex@x.test": "AAPL: FF 0.30 on 30-90 (+1 more)",
+        "raw@x.test": "AAPL: FF 0.40 on 30-60 (+1 more)",
+    }
+    # and a digest orders its tickers the same way
+    person = user("quiet@x.test", follows=("AAPL", "MSFT"), quiet_hours_start=time(10), quiet_hours_end=time(12))
+    held = scan_at(AS_OF + timedelta(minutes=1), with_earnings(pair="60-90", ff=0.50, ex_earnings=0.21))
+    held += scan_at(AS_OF + timedelta(minutes=1), signal_dict("MSFT", ff=0.30))
+    assert {a.message.status for a in held if a.user_id == person.pk} == {Message.Status.HELD}
+    assert send_digest_batch([person.pk], "flush", AS_OF + timedelta(hours=1, minutes=1)).sent == 2
+    digest = smtp_sink.messages[-1].message()
+    assert digest["Subject"] == "Forward Factor digest: MSFT, AAPL (2 setups)"
 
 
 # --- unsubscribe -------------------------------------------------------------------------------

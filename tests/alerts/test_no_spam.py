@@ -21,7 +21,14 @@ def scan_at(now: datetime, *signals: dict) -> list[Alert]:
     return list(
         Alert.objects.filter(message__in=[p.message.pk for p in planned])
         .select_related("message")
-        .order_by("-ff", "pk")
+        .order_by("-ff_judged", "pk")
+    )
+
+
+def with_earnings(ff: float, ex_earnings: float | None, **kwargs) -> dict:
+    """A signal whose pair's window holds an earnings date: ``ff`` raw, ``ex_earnings`` without the move."""
+    return signal_dict(
+        ff=ff, ff_ex_earnings=ex_earnings, flags=("earnings_in_window",), earnings_dates=("2025-03-20",), **kwargs
     )
 
 
@@ -37,6 +44,56 @@ def test_cooldown_holds_back_repeats_until_ff_rises_by_the_margin():
     assert [a.ff for a in scan_at(AS_OF + timedelta(minutes=20), signal_dict(ff=0.35))] == [0.35]
     # and the new alert is the reference: 0.38 is not 0.05 above 0.35
     assert scan_at(AS_OF + timedelta(minutes=30), signal_dict(ff=0.38)) == []
+
+
+def test_the_cooldown_follows_the_ex_earnings_ff_its_user_is_judged_on():
+    # given a follower judged on the ex-earnings FF (the default policy), alerted at ex-earnings FF 0.22
+    user("f@x.test", follows=("AAPL",))
+    (first,) = scan_at(AS_OF, with_earnings(ff=0.30, ex_earnings=0.22))
+    assert (first.ff, first.ff_judged, first.ff_bucket) == (0.30, 0.22, 4)
+    # when the raw FF rises by 0.10 but the ex-earnings FF stays
+    # then the cooldown holds
+    assert scan_at(AS_OF + timedelta(minutes=10), with_earnings(ff=0.40, ex_earnings=0.22)) == []
+    # when the ex-earnings FF rises by the margin (the raw one unchanged)
+    # then it breaks the cooldown, on the ex-earnings level
+    (again,) = scan_at(AS_OF + timedelta(minutes=20), with_earnings(ff=0.40, ex_earnings=0.28))
+    assert (again.ff, again.ff_judged, again.ff_bucket) == (0.40, 0.28, 5)
+
+
+def test_a_user_who_ignores_earnings_is_cooled_down_on_the_raw_ff():
+    user("f@x.test", follows=("AAPL",), earnings_policy="ignore")
+    (first,) = scan_at(AS_OF, with_earnings(ff=0.30, ex_earnings=0.22))
+    assert (first.ff_judged, first.ff_bucket) == (0.30, 6)
+    (again,) = scan_at(AS_OF + timedelta(minutes=10), with_earnings(ff=0.40, ex_earnings=0.22))
+    assert (again.ff_judged, again.ff_bucket) == (0.40, 8)
+
+
+def test_a_message_lists_its_alerts_strongest_first_by_the_ff_each_user_is_judged_on():
+    # given two followers of AAPL, one judged on the ex-earnings FF, one ignoring earnings
+    judged = user("ex@x.test", follows=("AAPL",))
+    raw = user("raw@x.test", follows=("AAPL",), earnings_policy="ignore")
+    # when a scan finds a pair whose FF comes from earnings, and one without earnings in its window
+    alerts = scan_at(AS_OF, with_earnings(pair="30-60", ff=0.40, ex_earnings=0.21), signal_dict(pair="30-90", ff=0.30))
+
+    # then each message is ordered by what its user was judged on
+    def pairs_of(person) -> list[str]:
+        return [a.pair for a in alerts if a.user_id == person.pk]
+
+    assert pairs_of(judged) == ["30-90", "30-60"]
+    assert pairs_of(raw) == ["30-60", "30-90"]
+
+
+def test_seen_in_n_consecutive_scans_judges_the_earlier_scans_as_the_user_does():
+    # given two followers wanting a signal in 2 consecutive scans, one judged ex-earnings, one ignoring earnings
+    judged = user("ex@x.test", follows=("AAPL",), consecutive_scans=2)
+    raw = user("raw@x.test", follows=("AAPL",), consecutive_scans=2, earnings_policy="ignore")
+    # when the first scan's FF passes only on its earnings, and the next two pass either way
+    assert scan_at(AS_OF, with_earnings(ff=0.30, ex_earnings=0.15)) == []
+    second = scan_at(AS_OF + timedelta(minutes=1), with_earnings(ff=0.30, ex_earnings=0.25))
+    third = scan_at(AS_OF + timedelta(minutes=2), with_earnings(ff=0.30, ex_earnings=0.25))
+    # then the one ignoring earnings saw it twice in a row at the second scan; the other only at the third
+    assert [a.user_id for a in second] == [raw.pk]
+    assert [a.user_id for a in third] == [judged.pk]
 
 
 def test_after_the_cooldown_a_new_ff_level_alerts_again():

@@ -214,6 +214,8 @@ def seed(apps, *, alert_app: str, universe_app: str) -> dict[str, int]:
         ff=0.31,
         created_at=AT,
     )
+    if any(f.name == "ff_judged" for f in Alert._meta.get_fields()):
+        key["ff_judged"] = 0.31
     if any(f.name == "status" for f in Alert._meta.get_fields()):
         alert = Alert.objects.create(**key, **DELIVERY)
     else:  # delivery is the message's
@@ -312,6 +314,8 @@ def test_a_database_at_the_old_head_migrates_forward_with_its_rows(migrations):
     # the Message-ID it had when alerts were sent one by one, so a send caught by the upgrade goes out once
     assert alert.message.message_id == f"<alert-{alert.pk}.{AT:%Y%m%d%H%M%S%f}@{message_domain()}>"
     assert (alert.message.scan_id, alert.message.ticker) == (alert.signal.scan_id, "AAPL")
+    # judged on its signal's FF, as every alert was before the earnings policy's FF was kept
+    assert (alert.ff, alert.ff_judged) == (0.31, 0.31)
     assert alert.signal.scan.ticker == "AAPL" and alert.signal.data == {"ff": 0.31, "front_iv": 0.42}
     assert alert.user.email == "trader@example.com"
     member = UniverseMember.objects.select_related("snapshot").get()
@@ -330,8 +334,8 @@ def test_a_database_at_the_old_head_migrates_forward_with_its_rows(migrations):
     # and the id sequences carry on where they were
     new_alert = Alert.objects.create(
         user=alert.user, signal=alert.signal, kind="discovery", ticker="AAPL", structure="double_calendar",
-        pair="30-60", front_expiry=FRONT, back_expiry=BACK, trading_day=DAY, ff_bucket=31, ff=0.31, created_at=AT,
-        message=alert.message,
+        pair="30-60", front_expiry=FRONT, back_expiry=BACK, trading_day=DAY, ff_bucket=31, ff=0.31, ff_judged=0.31,
+        created_at=AT, message=alert.message,
     )  # fmt: skip
     assert new_alert.pk > alert.pk
     # and every beat entry names a task the Celery app has, the moved ones from their new modules
@@ -352,6 +356,33 @@ def test_a_database_at_the_old_head_migrates_forward_with_its_rows(migrations):
     assert app.tasks["scanner.tasks.send_alerts"].run.__module__ == "alerts.tasks"
     assert app.tasks["scanner.tasks.discovery_sweep"].run.__module__ == "discovery.tasks"
     assert app.tasks["scanner.tasks.refresh_universe"].run.__module__ == "discovery.tasks"
+
+
+def test_alerts_of_one_scan_from_before_messages_keep_a_message_each(migrations):
+    # given a database at the old head where one scan alerted a user on two pairs (an email per alert then)
+    old_apps = migrate_to_old_head()
+    seed(old_apps, alert_app="scanner", universe_app="scanner")
+    OldAlert = old_apps.get_model("scanner", "Alert")
+    first = OldAlert.objects.get()
+    copied = {f.attname: getattr(first, f.attname) for f in OldAlert._meta.concrete_fields if not f.primary_key}
+    OldAlert.objects.create(**{**copied, "pair": "30-90", "ff": 0.4})
+    # when it migrates to the latest migrations (one message per user and scan is now the database's rule)
+    migrate_to_latest()
+    # then each alert keeps the message of its own it was sent with, judged on its own FF
+    from django.db import IntegrityError, transaction
+
+    from alerts.models import Alert, Message
+
+    alerts = list(Alert.objects.select_related("message").order_by("pk"))
+    assert [(a.pair, a.ff_judged) for a in alerts] == [("30-60", 0.31), ("30-90", 0.4)]
+    assert alerts[0].message.scan_id == alerts[1].message.scan_id and alerts[0].message != alerts[1].message
+    # and a new message of that scan to the user is stored once, a second one refused
+    new = dict(
+        user_id=first.user_id, ticker="AAPL", scan_id=alerts[0].message.scan_id, kind="subscription", trading_day=DAY
+    )
+    Message.objects.create(**new)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Message.objects.create(**new)
 
 
 def test_migrating_back_to_the_old_head_keeps_the_tables_and_rows(migrations):

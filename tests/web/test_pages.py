@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import Subscription
 from alerts.models import Alert, Message
-from scanner.models import OptionableUnderlying, Signal
+from scanner.models import OptionableUnderlying, Scan, Signal
 from testing.factories import saved_signals, signal_dict, user
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +23,21 @@ def known(*symbols: str) -> None:
 
 
 def alerts_of(person, signal: Signal, count: int) -> list[Alert]:
-    """``count`` alerts of the signal for ``person``, each delivered by a message of its own."""
+    """``count`` alerts of the signal for ``person``, each delivered by a message of its own, each
+    message of a scan of its own (a user has one message per scan): as if each scan re-found it."""
+    scan = signal.scan
+    scans = Scan.objects.bulk_create(
+        [
+            Scan(ticker=scan.ticker, reason=scan.reason, outcome=scan.outcome, started_at=scan.started_at)
+            for _ in range(count)
+        ]
+    )
     messages = Message.objects.bulk_create(
         [
             Message(
                 user=person,
                 ticker=signal.ticker,
-                scan=signal.scan,
+                scan=scans[i],
                 kind=Message.Kind.SUBSCRIPTION,
                 trading_day=signal.as_of.date(),
                 status=Message.Status.SENT,
@@ -54,6 +62,7 @@ def alerts_of(person, signal: Signal, count: int) -> list[Alert]:
                 trading_day=signal.as_of.date(),
                 ff_bucket=i,
                 ff=signal.ff,
+                ff_judged=signal.ff,
                 created_at=signal.as_of + timedelta(seconds=i),
             )
             for i, message in enumerate(messages)

@@ -77,6 +77,11 @@ class Message(models.Model):
         blank=True,
         help_text="While sending: the claim holds until then, renewed by its live task; a lapsed claim is released.",
     )
+    queued_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a send task for it was last queued; one pending longer than that is queued again.",
+    )
     error = models.TextField(blank=True)
     # Fixed at creation: a re-send (the one duplicate window) carries the same Message-ID.
     message_id = models.CharField("Message-ID", max_length=200, unique=True, default=new_message_id)

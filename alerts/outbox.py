@@ -548,13 +548,21 @@ def release_lapsed_claims(now: datetime) -> list[int]:
 
 
 def lost_pending(now: datetime) -> list[int]:
-    """PENDING messages older than ALERT_SEND_LEASE_MINUTES: their enqueue was lost (the broker dropped it)."""
-    lease = now - timedelta(minutes=settings.ALERT_SEND_LEASE_MINUTES)
+    """PENDING messages whose send task was queued (or, never queued, that were created) more than
+    ALERT_PENDING_REQUEUE_SECONDS ago: the task was lost (a broker crash loses its last second of writes).
+    Queueing one again is safe: the first task to run claims it, the other finds nothing to send."""
+    before = now - timedelta(seconds=settings.ALERT_PENDING_REQUEUE_SECONDS)
     return list(
-        Message.objects.filter(status=Message.Status.PENDING, created_at__lt=lease)
+        Message.objects.filter(status=Message.Status.PENDING, created_at__lt=before)
+        .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=before))
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+def mark_queued(message_ids: Sequence[int], now: datetime) -> None:
+    """A send task for these messages went to the broker: they are not lost before another while."""
+    Message.objects.filter(pk__in=message_ids, status=Message.Status.PENDING).update(queued_at=now)
 
 
 def users_with_due_digests(now: datetime) -> list[int]:

@@ -58,24 +58,28 @@ def send_digests(self, user_ids: list[int]) -> dict:
 
 @shared_task(name="alerts.release_lapsed_sends", queue="notify", ignore_result=True, **retrying())
 def release_lapsed_sends() -> dict:
-    """Every 20 seconds (beat): messages whose send task died are released and sent again."""
-    released = outbox.release_lapsed_claims(timezone.now())
-    enqueue_message_batches(released)
-    return {"requeued": len(released)}
+    """Every 20 seconds (beat): messages whose send task died or was lost are queued again."""
+    return {"requeued": _requeue_lost(timezone.now())}
 
 
 @shared_task(name="scanner.tasks.flush_held_alerts", queue="notify", ignore_result=True, **retrying())
 def flush_held_alerts() -> dict:
     """Every minute (beat): digests whose time has come, and messages whose send task was lost."""
     now = timezone.now()
-    stale = outbox.release_lapsed_claims(now) + outbox.lost_pending(now)
-    enqueue_message_batches(sorted(set(stale)))
+    requeued = _requeue_lost(now)
     users = outbox.users_with_due_digests(now)
     size = settings.ALERT_BATCH_SIZE
     with current_app.producer_or_acquire() as producer:
         for start in range(0, len(users), size):
             send_digests.apply_async(args=[users[start : start + size]], producer=producer)
-    return {"digests": len(users), "requeued": len(stale)}
+    return {"digests": len(users), "requeued": requeued}
+
+
+def _requeue_lost(now) -> int:
+    """Queue again the messages of a send task that died (lapsed claim) or was lost (still pending)."""
+    lost = sorted(set(outbox.release_lapsed_claims(now) + outbox.lost_pending(now)))
+    enqueue_message_batches(lost)
+    return len(lost)
 
 
 def enqueue_message_batches(message_ids: Sequence[int]) -> int:
@@ -90,6 +94,7 @@ def enqueue_message_batches(message_ids: Sequence[int]) -> int:
     with current_app.producer_or_acquire() as producer:
         for batch in batches:
             send_messages.apply_async(args=[batch], producer=producer)
+    outbox.mark_queued(ids, timezone.now())
     return len(batches)
 
 

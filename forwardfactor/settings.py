@@ -247,8 +247,10 @@ except ValueError:
 # A send task's claim on its messages, renewed every third of it while the task lives: a dead worker's
 # messages are released within this long and re-sent by the next sweep (every 20 s).
 ALERT_SEND_LEASE_SECONDS = int(env_number("ALERT_SEND_LEASE_SECONDS", 30, int))
-# A message still pending this long after it was created lost its send task (the broker dropped it).
+# A claim made before claims had leases (no lease_until) lapses this long after it was made.
 ALERT_SEND_LEASE_MINUTES = int(env_number("ALERT_SEND_LEASE_MINUTES", 15, int))
+# A pending message whose send task was queued this long ago is queued again (the task was lost).
+ALERT_PENDING_REQUEUE_SECONDS = env_number("ALERT_PENDING_REQUEUE_SECONDS", 60)
 UNSUBSCRIBE_MAX_AGE_DAYS = int(env_number("UNSUBSCRIBE_MAX_AGE_DAYS", 60, int))  # lifetime of unsubscribe links
 # The single-flight lock's lease, renewed every third of it while a scan runs: a dead worker's lock is
 # free within this long, and the sweeper re-queues its scan soon after.

@@ -158,3 +158,39 @@ def test_the_sweeper_task_requeues_the_released_messages(settings, smtp_sink, ea
     # then the message was queued again and sent once
     assert result == {"requeued": 1}
     assert smtp_sink.accepted == 1 and Message.objects.get().status == Message.Status.SENT
+
+
+@pytest.mark.django_db
+def test_a_pending_message_whose_send_task_was_lost_is_queued_again_once_a_while(settings):
+    # given a pending message whose send task was queued (and then lost by the broker) at t0
+    settings.ALERT_PENDING_REQUEUE_SECONDS = 60
+    wait = timedelta(seconds=60)
+    (message_id,) = pending_messages("a@x.test")
+    queued_at = timezone.now()
+    Message.objects.update(created_at=queued_at - timedelta(seconds=5))
+    outbox.mark_queued([message_id], queued_at)
+    # when the sweeper looks before the wait passed, then it is left to its task
+    assert outbox.lost_pending(queued_at + wait - timedelta(seconds=1)) == []
+    # when it looks after, then it is lost and returned for queueing again
+    assert outbox.lost_pending(queued_at + wait + timedelta(seconds=1)) == [message_id]
+    # when it is queued again, then it waits another while before the next attempt
+    outbox.mark_queued([message_id], queued_at + wait + timedelta(seconds=1))
+    assert outbox.lost_pending(queued_at + wait + timedelta(seconds=2)) == []
+    # and a message already claimed by a send task is never queued again by this rule
+    outbox.claim_pending([message_id], "live-task")
+    assert outbox.lost_pending(queued_at + 10 * wait) == []
+
+
+@pytest.mark.django_db
+def test_the_sweeper_task_requeues_a_lost_pending_message_and_it_is_sent_once(settings, smtp_sink, eager_celery):
+    # given a pending message whose send task never reached a worker
+    settings.ALERT_PENDING_REQUEUE_SECONDS = 60
+    pending_messages("a@x.test")
+    long_ago = timezone.now() - timedelta(seconds=61)
+    Message.objects.update(created_at=long_ago, queued_at=long_ago)
+    # when the 20-second sweeper runs (eagerly: the send task it queues runs at once)
+    result = release_lapsed_sends.apply().get()
+    # then the message was queued again and sent once
+    assert result == {"requeued": 1}
+    assert smtp_sink.accepted == 1 and Message.objects.get().status == Message.Status.SENT
+    assert release_lapsed_sends.apply().get() == {"requeued": 0}

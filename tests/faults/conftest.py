@@ -14,7 +14,12 @@ from testing.services import missing_binaries, scratch_directory
 
 # Settings the worker and beat run with in these tests: a dead scan's lock and a dead send task's claim
 # lapse in 6 s, an SMTP server that does not answer is given up on in 5 s.
-SHORT_TIMEOUTS = {"SCAN_LOCK_SECONDS": "6", "ALERT_SEND_LEASE_SECONDS": "6", "EMAIL_TIMEOUT": "5"}
+SHORT_TIMEOUTS = {
+    "SCAN_LOCK_SECONDS": "6",
+    "ALERT_SEND_LEASE_SECONDS": "6",
+    "ALERT_PENDING_REQUEUE_SECONDS": "10",
+    "EMAIL_TIMEOUT": "5",
+}
 # The promise: the worker consumes again within this after any fault ends.
 RECOVERY_WITHIN_S = 15.0
 

@@ -138,26 +138,27 @@ def count_triggers(which: np.ndarray, prices: np.ndarray, times: np.ndarray, fra
 
 
 # --- the loopback feed (its own process: the client under test gets a core to itself) ------------
-def _serve(port_out, ready) -> None:
+async def _greet(ws) -> None:
+    """The vendor's opening: connected, the client's auth, auth_success."""
+    await ws.send(b'[{"ev":"status","status":"connected","message":"Connected Successfully"}]', text=True)
+    await ws.recv()  # auth
+    await ws.send(b'[{"ev":"status","status":"auth_success","message":"authenticated"}]', text=True)
+
+
+async def _acknowledge(ws, channel: str) -> None:
+    message = [{"ev": "status", "status": "success", "message": f"subscribed to: {channel}"}]
+    await ws.send(orjson.dumps(message), text=True)
+
+
+async def _replay(ws, frames: list[bytes]) -> None:
+    for frame in frames:
+        await ws.send(frame, text=True)
+    await ws.close()
+
+
+def _serve_forever(session, port_out, ready) -> None:
+    """Serve ``session`` on a free loopback port, published in ``port_out`` before ``ready`` is set."""
     from websockets.asyncio.server import serve
-
-    frames = encoded_frames()
-
-    async def session(ws) -> None:
-        await ws.send(b'[{"ev":"status","status":"connected","message":"Connected Successfully"}]', text=True)
-        await ws.recv()  # auth
-        await ws.send(b'[{"ev":"status","status":"auth_success","message":"authenticated"}]', text=True)
-        subscribed = 0
-        while subscribed < TICKERS:
-            for channel in orjson.loads(await ws.recv())["params"].split(","):
-                subscribed += 1
-                await ws.send(
-                    orjson.dumps([{"ev": "status", "status": "success", "message": f"subscribed to: {channel}"}]),
-                    text=True,
-                )
-        for frame in frames:
-            await ws.send(frame, text=True)
-        await ws.close()
 
     async def main() -> None:
         async with serve(session, "127.0.0.1", 0, compression=None, max_size=None) as server:
@@ -166,6 +167,21 @@ def _serve(port_out, ready) -> None:
             await asyncio.Future()
 
     asyncio.run(main())
+
+
+def _serve(port_out, ready) -> None:
+    frames = encoded_frames()
+
+    async def session(ws) -> None:
+        await _greet(ws)
+        subscribed = 0
+        while subscribed < TICKERS:
+            for channel in orjson.loads(await ws.recv())["params"].split(","):
+                subscribed += 1
+                await _acknowledge(ws, channel)
+        await _replay(ws, frames)
+
+    _serve_forever(session, port_out, ready)
 
 
 # --- market size: per-second aggregates of thousands of names ---------------------------------------
@@ -245,37 +261,22 @@ def aggregate_trigger_count(feed: str) -> int:
 
 def _serve_aggregates(port_out, ready) -> None:
     """Each feed at ``/<feed>``: after the subscribe covers the watch set (``A.*`` or every name)."""
-    from websockets.asyncio.server import serve
-
     feeds = {feed: aggregate_frames(feed) for feed in AGG_FEEDS}
 
     async def session(ws) -> None:
         feed = ws.request.path.strip("/")
         frames, watched = feeds[feed], AGG_FEEDS[feed][1]
-        await ws.send(b'[{"ev":"status","status":"connected","message":"Connected Successfully"}]', text=True)
-        await ws.recv()  # auth
-        await ws.send(b'[{"ev":"status","status":"auth_success","message":"authenticated"}]', text=True)
+        await _greet(ws)
         channels: set[str] = set()
         while "A.*" not in channels and len(channels) < watched:
             for channel in orjson.loads(await ws.recv())["params"].split(","):
                 channels.add(channel)
-                await ws.send(
-                    orjson.dumps([{"ev": "status", "status": "success", "message": f"subscribed to: {channel}"}]),
-                    text=True,
-                )
+                await _acknowledge(ws, channel)
         if "A.*" not in channels and AGG_FEEDS[feed][0] > watched:
             raise RuntimeError(f"feed {feed} carries unwatched names: it is only for a wildcard subscription")
-        for frame in frames:
-            await ws.send(frame, text=True)
-        await ws.close()
+        await _replay(ws, frames)
 
-    async def main() -> None:
-        async with serve(session, "127.0.0.1", 0, compression=None, max_size=None) as server:
-            port_out.value = server.sockets[0].getsockname()[1]
-            ready.set()
-            await asyncio.Future()
-
-    asyncio.run(main())
+    _serve_forever(session, port_out, ready)
 
 
 def run_market_size(context) -> list[dict]:

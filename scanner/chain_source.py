@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -315,24 +315,22 @@ def fetch_chain(
 def remember_fresh_prices(prices: Mapping[str, float]) -> int:
     """Prices just asked of the vendor (a sweep's full-market snapshot): for ``FRESH_PRICE_TTL_S``
     they let a scan plan on a listing probed on an earlier day. Returns how many were stored."""
-    cache = shared_redis()
-    pipe = cache.pipeline(transaction=False)
-    usable = {t: p for t, p in prices.items() if math.isfinite(p) and p > 0}
-    for ticker, price in usable.items():
-        pipe.set(_fresh_key(ticker.upper()), repr(float(price)).encode(), ex=FRESH_PRICE_TTL_S)
-    pipe.execute()
-    return len(usable)
+    return _store_prices(prices, _fresh_key, FRESH_PRICE_TTL_S)
 
 
 def remember_reference_prices(prices: Mapping[str, float]) -> int:
     """Last-session closes (the universe refresh's grouped daily) as every ticker's reference price for
     its cold scans: the expiry probe then needs no spot request of its own (a scan's budget). The last
     price a scan saw comes first when there is one. Returns how many were stored."""
-    cache = shared_redis()
-    pipe = cache.pipeline(transaction=False)
+    return _store_prices(prices, _close_key, SPOT_TTL_S)
+
+
+def _store_prices(prices: Mapping[str, float], key_of: Callable[[str], str], ttl_s: int) -> int:
+    """The usable (finite, positive) prices under each ticker's key, in one round trip; how many."""
+    pipe = shared_redis().pipeline(transaction=False)
     usable = {t: p for t, p in prices.items() if math.isfinite(p) and p > 0}
     for ticker, price in usable.items():
-        pipe.set(_close_key(ticker.upper()), repr(float(price)).encode(), ex=SPOT_TTL_S)
+        pipe.set(key_of(ticker.upper()), repr(float(price)).encode(), ex=ttl_s)
     pipe.execute()
     return len(usable)
 

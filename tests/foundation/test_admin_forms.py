@@ -14,6 +14,7 @@ from scanner.models import EarningsEvent, Ticker
 from scanner.retention import prune_history
 from testing.admin_forms import rendered_form
 from testing.factories import delivered, saved_signals, signal_dict, universe, user
+from tests.foundation.test_admin import READ_ONLY
 from trades.opening import open_trades
 from trades.placed import place
 
@@ -21,16 +22,6 @@ pytestmark = pytest.mark.django_db
 
 REGISTERED = sorted(admin.site._registry, key=lambda m: m._meta.label)
 IDS = [m._meta.label for m in REGISTERED]
-READ_ONLY = {
-    "scanner.Scan",
-    "scanner.Signal",
-    "scanner.ScanDay",
-    "scanner.SignalDay",
-    "alerts.Alert",
-    "alerts.Message",
-    "trades.PaperTrade",
-    "trades.PlacedTrade",
-}
 PASSWORD = "a-strong-password-123"
 
 

@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 from django.core.management import CommandError, call_command
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _command(*args: str) -> list[str]:
-    return [sys.executable, str(ROOT / "manage.py"), "marketsim", *args]
+from tests.marketsim.conftest import ROOT, marketsim_argv, marketsim_command
 
 
 def test_marketsim_command_serves_until_sigterm():
     # given
-    process = subprocess.Popen(
-        _command("--port", "0", "--seed", "5", "--date", "2025-03-10", "--speed", "0", "--rate-limit", "1"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        lines = []
-        for line in process.stdout:
-            lines.append(line.strip())
-            if line.startswith("Ctrl-C"):
-                break
-        env = dict(line.split("=", 1) for line in lines if line.startswith("POLYGON_"))
+    args = ("--port", "0", "--seed", "5", "--date", "2025-03-10", "--speed", "0", "--rate-limit", "1")
+    with marketsim_command(*args) as running:
+        env = running.env
         # when
         limited = requests.get(f"{env['POLYGON_REST_URL']}/v1/marketstatus/now", params={"apiKey": "k"}, timeout=5)
         status = requests.get(f"{env['POLYGON_REST_URL']}/v1/marketstatus/now", params={"apiKey": "k"}, timeout=5)
-        process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=20)
-    finally:
-        process.kill()
+        code = running.stop()
     # then
     assert env["POLYGON_WS_URL"].startswith("ws://127.0.0.1:") and env["POLYGON_WS_URL"].endswith("/stocks")
     assert limited.status_code == 429 and status.json()["serverTime"] == "2025-03-10T09:35:00-04:00"
@@ -49,7 +28,9 @@ def test_marketsim_command_serves_until_sigterm():
 
 def test_bad_input_is_one_clear_line():
     # when
-    result = subprocess.run(_command("--date", "2025-03-08"), capture_output=True, text=True, cwd=ROOT, timeout=60)
+    result = subprocess.run(
+        marketsim_argv("--date", "2025-03-08"), capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     # then
     assert result.returncode != 0
     assert (

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import requests
@@ -16,9 +11,8 @@ from hypothesis import strategies as st
 
 from marketsim.market import Market
 from marketsim.universe import MAX_NAMES, UNIVERSE_SIZE, VOLATILITY_RANGE, WELL_KNOWN, build_universe
-from tests.marketsim.conftest import SESSION
+from tests.marketsim.conftest import SESSION, marketsim_command
 
-ROOT = Path(__file__).resolve().parents[2]
 WELL_KNOWN_SYMBOLS = {symbol for symbol, *_ in WELL_KNOWN}
 
 
@@ -116,29 +110,13 @@ def test_a_size_out_of_range_is_refused(names):
 
 def test_the_command_lists_five_thousand_names():
     # given `manage.py marketsim --names 5000`
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "marketsim", "--port", "0", "--names", "5000"]
-        + ["--date", "2025-03-10", "--speed", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        lines = []
-        for line in process.stdout:
-            lines.append(line.strip())
-            if line.startswith("Ctrl-C"):
-                break
-        rest_url = next(line.split("=", 1)[1] for line in lines if line.startswith("POLYGON_REST_URL="))
+    with marketsim_command("--port", "0", "--names", "5000", "--date", "2025-03-10", "--speed", "0") as running:
+        lines, rest_url = running.lines, running.env["POLYGON_REST_URL"]
         # when the previous session's grouped daily bars are asked for (OTC names left out)
         bars = requests.get(
             f"{rest_url}/v2/aggs/grouped/locale/us/market/stocks/2025-03-07", params={"apiKey": "k"}, timeout=30
         ).json()["results"]
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=20)
-    finally:
-        process.kill()
+        running.stop()
     # then the market lists 5,000 names, all distinct
     assert "seed 7, 5000 names" in lines[0]
     assert 4_000 < len(bars) < 5_000 and len({bar["T"] for bar in bars}) == len(bars)

@@ -52,7 +52,7 @@ class MessageAdmin(ReadOnlyRecordAdmin):
     @admin.action(description="Resend the selected failed messages", permissions=["state"])
     def resend_failed(self, request, queryset) -> None:
         pending = outbox.retry_failed(list(queryset.values_list("pk", flat=True)))
-        enqueue_message_batches(pending)
+        enqueue_message_batches(pending, again=True)
         if runs_in_request():
             sent = Message.objects.filter(pk__in=pending, status=Message.Status.SENT).count()
             self.message_user(request, f"Sent {len(pending)} failed message(s) again: {sent} went out.")

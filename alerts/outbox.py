@@ -548,8 +548,8 @@ def release_lapsed_claims(now: datetime) -> list[int]:
 
 
 def lost_pending(now: datetime) -> list[int]:
-    """PENDING messages whose send task was queued (or, never queued, that were created) more than
-    ALERT_PENDING_REQUEUE_SECONDS ago: the task was lost (a broker crash loses its last second of writes).
+    """PENDING messages whose send task was queued again (or else that were created, which queues one)
+    more than ALERT_PENDING_REQUEUE_SECONDS ago: the task was lost (a broker crash loses its last second).
     Queueing one again is safe: the first task to run claims it, the other finds nothing to send."""
     before = now - timedelta(seconds=settings.ALERT_PENDING_REQUEUE_SECONDS)
     return list(

@@ -78,23 +78,29 @@ def flush_held_alerts() -> dict:
 def _requeue_lost(now) -> int:
     """Queue again the messages of a send task that died (lapsed claim) or was lost (still pending)."""
     lost = sorted(set(outbox.release_lapsed_claims(now) + outbox.lost_pending(now)))
-    enqueue_message_batches(lost)
+    enqueue_message_batches(lost, again=True)
     return len(lost)
 
 
-def enqueue_message_batches(message_ids: Sequence[int]) -> int:
+def enqueue_message_batches(message_ids: Sequence[int], again: bool = False) -> int:
     """One send_messages task per ALERT_BATCH_SIZE messages, on one broker connection; the number of tasks.
 
-    No chords: a lost batch loses nothing else."""
+    No chords: a lost batch loses nothing else. ``again``: messages queued before (the sweeper, a resend),
+    stamped so the sweeper leaves them to their new task for ALERT_PENDING_REQUEUE_SECONDS."""
     ids = list(message_ids)
     size = settings.ALERT_BATCH_SIZE
     batches = [ids[start : start + size] for start in range(0, len(ids), size)]
     if not batches:
         return 0
+    if again:
+        # Stamped before publishing, so the send tasks' claims do not wait on this update's row locks (a
+        # publish that fails raises to the caller). A scan's first queueing needs no stamp: its messages
+        # were created just before, and their creation time stands for it (an update of every message of
+        # a 10,000-user fan-out would cost as much as a tenth of sending them).
+        outbox.mark_queued(ids, timezone.now())
     with current_app.producer_or_acquire() as producer:
         for batch in batches:
             send_messages.apply_async(args=[batch], producer=producer)
-    outbox.mark_queued(ids, timezone.now())
     return len(batches)
 
 

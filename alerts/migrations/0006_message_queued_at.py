@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='queued_at',
-            field=models.DateTimeField(blank=True, help_text='When a send task for it was last queued; one pending longer than that is queued again.', null=True),
+            field=models.DateTimeField(blank=True, help_text="When a send task for it was last queued again (the first is queued at creation); one still pending ALERT_PENDING_REQUEUE_SECONDS later is queued once more.", null=True),
         ),
     ]

@@ -160,6 +160,8 @@ def full_chain_marks(client, tickers: list[str], now: datetime) -> int:
     """The baseline: every underlying's whole chain (all pages), then the same marks; requests used."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import orjson
+
     from scanner.polygon.market_types import contract_quotes
     from trades import daily_marks, exits
 
@@ -167,7 +169,8 @@ def full_chain_marks(client, tickers: list[str], now: datetime) -> int:
 
     def whole(ticker: str):
         pages = client.option_chain_pages(ticker)
-        return ticker, [quote for page in pages.pages for quote in contract_quotes(page["results"])]
+        rows = [row for page in pages.pages for row in orjson.loads(page.raw)["results"]]  # the vendor's bytes
+        return ticker, list(contract_quotes(rows))
 
     with ThreadPoolExecutor(max_workers=daily_marks.MAX_PARALLEL) as pool:
         answers = list(pool.map(whole, tickers))

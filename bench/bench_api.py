@@ -9,8 +9,8 @@ other services:
 * **Prices**: each name's simulated price every second from the open to the close, as the stream's
   per-second aggregates carry it.
 * **Event-driven**: the stream consumer's own :class:`MoveTrigger` with the product's trigger rule
-  (``STREAM_*`` settings: scan level scaled by each name's volatility and request cost, every 0.5 %
-  move scanned within the longest wait, 60 s minimum interval), fed every second and asked for due
+  (``STREAM_*`` settings: scan level scaled by each name's volatility and request cost, a smaller 0.5 %
+  move scanned at the end of the longest wait, 60 s minimum interval), fed every second and asked for due
   waits every second as the consumer does after each frame; plus the heartbeat every 10 minutes
   rescanning every name not scanned for 60 minutes (it also makes the first scan at the open). As in
   the product, every completed scan (move or heartbeat) moves the trigger's reference to the scan's
@@ -53,10 +53,19 @@ HEARTBEAT_STALE_S = 3600
 MOVE = 0.005
 MIN_INTERVAL_S = 60
 WARM_SCAN_OFFSETS_S = (3_600, 9_000, 14_400, 19_800)  # warm fetches 1.5 h apart: refetches included
-# The trade-off table: (longest wait s, reference volatility) of the rule, then the plain rule's
-# (threshold, minimum interval). A reference volatility of 0.01 puts every costly name's scan level out
-# of reach: its moves all wait the whole wait (what the wait alone can save).
-SWEEP_RULES = ((60, 0.30), (120, 0.30), (240, 0.30), (300, 0.30), (180, 0.20), (180, 0.40), (180, 0.01), (300, 0.01))
+# The trade-off table: (longest wait s, reference volatility, reference cost) of the rule, then the plain
+# rule's (threshold, minimum interval). The waits show the rule's all-or-nothing result (a longer wait
+# only saves); the references move the line between the names that wait and those that do not.
+SWEEP_RULES = (
+    (180, 0.30, 4),
+    (600, 0.30, 4),
+    (1800, 0.30, 4),
+    (3600, 0.20, 4),
+    (3600, 0.40, 4),
+    (3600, 0.30, 2),
+    (3600, 0.30, 8),
+    (3600, 0.40, 2),
+)
 SWEEP_PLAIN = ((0.005, 60), (0.006, 60), (0.0075, 60), (0.005, 300), (0.005, 900))
 
 
@@ -231,9 +240,13 @@ def polling(paths: dict[str, np.ndarray], costs: dict[str, FetchCost]) -> ModeRe
     return ModeResult(per_ticker, 0, requests, delays)
 
 
+def _rule_label(wait_s: float, vol: float, cost: float) -> str:
+    return f"wait {wait_s:.0f} s, vol {vol:.2f}, cost {cost:g}"
+
+
 def table_row(label: str, mode: ModeResult, poll: ModeResult) -> str:
     return (
-        f"     {label:<34s} {mode.requests / poll.requests:6.3f} {statistics.median(mode.scans_per_ticker):5.0f} "
+        f"     {label:<40s} {mode.requests / poll.requests:6.3f} {statistics.median(mode.scans_per_ticker):5.0f} "
         f"{mode.median_delay:5.0f} {mode.p90_delay:5.0f} {mode.delay(0.99):5.0f} {max(mode.delays, default=0):5d}"
         f"  {mode.median_delay / poll.median_delay:5.2f} {mode.p90_delay / poll.p90_delay:5.2f}"
     )
@@ -272,10 +285,10 @@ def run() -> list[dict]:
         "p50 and p90 ÷ polling's):"
     )
     print(table_row("polling every 5 min", poll, poll))
-    print(table_row(f"default: wait {rule.max_wait_s:.0f} s, vol {rule.reference_vol:.2f}", event, poll))
-    for wait, vol in SWEEP_RULES:
-        other = simulate(paths, costs, TriggerRule(wait, vol, rule.reference_cost))
-        print(table_row(f"wait {wait} s, vol {vol:.2f}", other, poll))
+    print(table_row(f"default: {_rule_label(rule.max_wait_s, rule.reference_vol, rule.reference_cost)}", event, poll))
+    for wait, vol, cost in SWEEP_RULES:
+        other = simulate(paths, costs, TriggerRule(wait, vol, cost))
+        print(table_row(_rule_label(wait, vol, cost), other, poll))
     for threshold, interval in SWEEP_PLAIN:
         other = plain if (threshold, interval) == (MOVE, MIN_INTERVAL_S) else None
         other = other or simulate(paths, costs, None, threshold, interval)

@@ -207,9 +207,10 @@ RETENTION_RUN_SECONDS = env_number("RETENTION_RUN_SECONDS", 45)  # one beat run'
 STREAM_CHANNEL = env_str("STREAM_CHANNEL", "A").upper()  # A per-second aggregates, AM per-minute, T trades
 STREAM_MOVE_THRESHOLD = env_number("STREAM_MOVE_THRESHOLD", 0.005)  # rescan on a 0.5% move since the last scan
 STREAM_MIN_INTERVAL_S = env_number("STREAM_MIN_INTERVAL_S", 60)  # per ticker, between move scans
-# The trigger rule (scanner/stream/rule.py): a volatile, costly ticker scans on a larger move, but every
-# STREAM_MOVE_THRESHOLD move is scanned within STREAM_MAX_WAIT_S (0: every ticker scans on the move itself).
-STREAM_MAX_WAIT_S = env_number("STREAM_MAX_WAIT_S", 180)
+# The trigger rule (scanner/stream/rule.py): a volatile, costly ticker scans at once on a larger move, and
+# its STREAM_MOVE_THRESHOLD moves within STREAM_MAX_WAIT_S (0: every ticker scans on the move itself).
+# The default wait is the heartbeat's hour: the rule's derivation says a costly ticker's best wait is the longest.
+STREAM_MAX_WAIT_S = env_number("STREAM_MAX_WAIT_S", 3600)
 STREAM_REFERENCE_VOL = env_number("STREAM_REFERENCE_VOL", 0.30)  # ATM IV at which the move itself triggers
 STREAM_REFERENCE_COST = env_number("STREAM_REFERENCE_COST", 4)  # chain requests of such a ticker's scan
 STREAM_STALL_S = env_number("STREAM_STALL_S", 30)  # no message this long in a session: reconnect

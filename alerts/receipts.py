@@ -25,11 +25,14 @@ def _key(message_id_header: str) -> str:
     return f"ff:mail:accepted:{message_id_header}"
 
 
-def remember_accepted(message_id_header: str) -> None:
+def remember_accepted(message_id_header: str) -> bool:
+    """Whether the receipt was kept."""
     try:
         shared_redis().set(_key(message_id_header), 1, ex=RECEIPT_SECONDS)
     except redis.RedisError as exc:
         logger.warning("could not record SMTP acceptance of %s: %s", message_id_header, exc)
+        return False
+    return True
 
 
 def accepted_among(message_id_headers: Sequence[str]) -> set[str]:

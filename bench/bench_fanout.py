@@ -6,8 +6,12 @@ beside the configured one. A real Celery worker subprocess (prefork, 2 processes
 another ticker that all 10,000 users follow, with three signals (pairs) that pass for everyone:
 30,000 alerts grouped into 10,000 messages. The figures are medians over the rounds.
 
+Then the same rounds on other tickers with the worker marking each message sent at once
+(``ALERT_MARK_SENT_EVERY=1``, as before group marks): the baseline, measured in the same run.
+
 Metrics:
-* fanout.emails_per_s: messages accepted by SMTP per second, from the start of routing to the last one.
+* fanout.emails_per_s: messages accepted by SMTP per second, from the start of routing to the last one
+  (baseline: the same with one "sent" UPDATE per message).
 * fanout.route_ms: routing the scan and storing the 10,000 messages and 30,000 alerts.
 * fanout.routing_queries: database queries for that, against the same for 100 followers (baseline).
 * fanout.messages_per_scan_user: messages created per user per scan (one, whatever the signals).
@@ -28,6 +32,7 @@ USERS = 10_000
 SMALL = 100
 ROUNDS = 3
 TICKERS = ("FANA", "FANB", "FANC")
+BASELINE_TICKERS = ("FAND", "FANE", "FANF")  # the rounds with a "sent" UPDATE per message
 PAIRS = ("30-60", "30-90", "60-90")  # signals of each scan; every user gets all three in one message
 GOAL_EMAILS_PER_S = 500
 
@@ -54,38 +59,35 @@ def _measure() -> list[dict]:
 
     users = _seed()
     sink = SmtpSink(keep=False).start()
-    worker = _start_worker(sink.port)
+    route_ms, queries, per_user = [], [], []
     try:
-        worker.wait_ready(celery_app())
-        baseline_queries, _ = _route("SMALL")
-        rates, route_ms, queries, per_user = [], [], [], []
-        for ticker in TICKERS[:ROUNDS]:
-            already = sink.accepted
-            started = time.perf_counter()
-            count, elapsed_ms = _route_and_dispatch(ticker, queries)
-            route_ms.append(elapsed_ms)
-            per_user.append(count / users)
-            wait_for(
-                lambda already=already, count=count: sink.accepted - already >= count,
-                180,
-                f"{count} messages for {ticker}",
-            )
-            rates.append(count / (time.perf_counter() - started))
-            assert count == users, (count, users)
-        wait_for(lambda: _sent() == users * len(rates), 30, "every message marked sent")
+        worker = _start_worker(sink.port)
+        try:
+            worker.wait_ready(celery_app())
+            baseline_queries, _ = _route("SMALL")
+            rates = _rounds(sink, TICKERS[:ROUNDS], users, route_ms, queries, per_user)
+        finally:
+            worker.stop()
+        worker = _start_worker(sink.port, ALERT_MARK_SENT_EVERY="1")
+        try:
+            worker.wait_ready(celery_app())
+            baseline_rates = _rounds(sink, BASELINE_TICKERS[:ROUNDS], users, [], [], [])
+        finally:
+            worker.stop()
+        wait_for(lambda: _sent() == users * (len(rates) + len(baseline_rates)), 30, "every message marked sent")
     finally:
-        worker.stop()
         sink.stop()
-    emails_per_s = statistics.median(rates)
+    emails_per_s, baseline = statistics.median(rates), statistics.median(baseline_rates)
     print(f"   rounds: {', '.join(f'{r:.0f}/s' for r in rates)}; route {', '.join(f'{m:.0f} ms' for m in route_ms)}")
+    print(f"   baseline rounds (a 'sent' UPDATE per message): {', '.join(f'{r:.0f}/s' for r in baseline_rates)}")
     return [
         {
             "name": "fanout.emails_per_s",
             "value": round(emails_per_s, 1),
             "unit": "emails/s",
-            "baseline": None,
-            "ratio": None,
-            "goal": f">= {GOAL_EMAILS_PER_S}",
+            "baseline": round(baseline, 1),
+            "ratio": round(emails_per_s / baseline, 2),
+            "goal": f">= {GOAL_EMAILS_PER_S} (baseline: a 'sent' UPDATE per message)",
         },
         {
             "name": "fanout.route_ms",
@@ -114,6 +116,23 @@ def _measure() -> list[dict]:
     ]
 
 
+def _rounds(sink, tickers, users: int, route_ms: list, queries: list, per_user: list) -> list[float]:
+    """One round per ticker: route its scan to every follower, wait for SMTP to accept every message."""
+    rates = []
+    for ticker in tickers:
+        already = sink.accepted
+        started = time.perf_counter()
+        count, elapsed_ms = _route_and_dispatch(ticker, queries)
+        route_ms.append(elapsed_ms)
+        per_user.append(count / users)
+        wait_for(
+            lambda already=already, count=count: sink.accepted - already >= count, 180, f"{count} messages for {ticker}"
+        )
+        rates.append(count / (time.perf_counter() - started))
+        assert count == users, (count, users)
+    return rates
+
+
 def _seed() -> int:
     """10,000 users following every bench ticker, 100 more following SMALL; one scan per ticker with a signal per pair."""
     from allauth.account.models import EmailAddress
@@ -131,11 +150,11 @@ def _seed() -> int:
         [EmailAddress(user=p, email=p.email, verified=True, primary=True) for p in people], batch_size=2000
     )
     Subscription.objects.bulk_create(
-        [Subscription(user=p, ticker=t) for p in people[:USERS] for t in TICKERS]
+        [Subscription(user=p, ticker=t) for p in people[:USERS] for t in (*TICKERS, *BASELINE_TICKERS)]
         + [Subscription(user=p, ticker="SMALL") for p in people[USERS:]],
         batch_size=5000,
     )
-    for ticker in (*TICKERS, "SMALL"):
+    for ticker in (*TICKERS, *BASELINE_TICKERS, "SMALL"):
         saved_signals(*(signal_dict(ticker, pair=pair, ff=0.31) for pair in PAIRS))
     return USERS
 
@@ -175,8 +194,9 @@ def _sent() -> int:
     return Message.objects.filter(status=Message.Status.SENT).count()
 
 
-def _start_worker(smtp_port: int) -> WorkerProcess:
-    """The production worker command (prefork, 2 processes) on this test database and the SMTP sink."""
+def _start_worker(smtp_port: int, **extra_env: str) -> WorkerProcess:
+    """The production worker command (prefork, 2 processes) on this test database and the SMTP sink
+    (``extra_env``: more environment, e.g. ALERT_MARK_SENT_EVERY)."""
     from django.db import connection
 
     db = connection.settings_dict
@@ -188,6 +208,7 @@ def _start_worker(smtp_port: int) -> WorkerProcess:
         "EMAIL_HOST": "127.0.0.1",
         "EMAIL_PORT": str(smtp_port),
         "LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     return WorkerProcess(env, Path(tempfile.mkdtemp()) / "worker.log", name="bench-fanout").start()
 

@@ -239,6 +239,8 @@ EMAIL_BACKEND = env_str("EMAIL_BACKEND") or (
 
 # --- Alerts ------------------------------------------------------------------------------------
 ALERT_BATCH_SIZE = int(env_number("ALERT_BATCH_SIZE", 100, int))  # messages per send_messages task / SMTP connection
+# Accepted messages whose SMTP receipts are kept in Redis are marked sent this many to an UPDATE (1: each at once).
+ALERT_MARK_SENT_EVERY = max(1, int(env_number("ALERT_MARK_SENT_EVERY", 25, int)))
 ALERT_FF_BUCKET = env_number("ALERT_FF_BUCKET", 0.05)  # FF levels of the alert unique key
 ALERT_COOLDOWN_BREAK_FF = env_number("ALERT_COOLDOWN_BREAK_FF", 0.05)  # FF rise that breaks a user's cooldown
 try:  # when daily-digest users get their digest, in each user's own time zone

@@ -444,3 +444,61 @@ def test_an_expired_follow_token_is_refused(settings):
     response = Client().post(url)
     assert response.status_code == 410 and b"expired" in response.content
     assert not Subscription.objects.exists()
+
+
+def test_a_transient_failure_mid_batch_still_marks_the_messages_accepted_before_it(smtp_sink, monkeypatch, settings):
+    # given four pending messages, marked sent in groups larger than the batch
+    from alerts import receipts
+
+    settings.ALERT_MARK_SENT_EVERY = 10
+    for i in range(4):
+        user(f"g{i}@x.test", follows=("AAPL",))
+    ids = message_ids(scan_at(AS_OF, signal_dict(ff=0.3)))
+    remember = receipts.remember_accepted
+
+    def fail_after_the_second(header: str) -> bool:
+        kept = remember(header)
+        if smtp_sink.accepted == 2:
+            smtp_sink.fail_next(1)  # the server's next DATA answers 451
+        return kept
+
+    monkeypatch.setattr(receipts, "remember_accepted", fail_after_the_second)
+    # when the batch fails transiently at its third message
+    with pytest.raises(smtplib.SMTPDataError):
+        send_message_batch(ids, "task-1")
+    # then the two the server took are marked sent on the way out, the rest wait for the retry
+    statuses = dict(Message.objects.values_list("pk", "status"))
+    assert [statuses[pk] for pk in ids] == [Message.Status.SENT] * 2 + [Message.Status.SENDING] * 2
+    # when the task retries under its id
+    assert send_message_batch(ids, "task-1").sent == 2
+    # then every message went out once
+    assert smtp_sink.accepted == 4
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+
+
+def test_a_worker_killed_before_its_group_is_marked_sends_nothing_twice(
+    smtp_sink, monkeypatch, shared_state_reset, settings
+):
+    # given three pending messages, and a worker that dies where it would mark its group sent
+    from alerts import outbox
+
+    settings.ALERT_MARK_SENT_EVERY = 10
+    for i in range(3):
+        user(f"k{i}@x.test", follows=("AAPL",))
+    ids = message_ids(scan_at(AS_OF, signal_dict(ff=0.3)))
+    mark_sent = outbox.mark_sent
+
+    def killed(*args, **kwargs):
+        monkeypatch.setattr(outbox, "mark_sent", mark_sent)
+        raise SystemExit("SIGKILL")
+
+    monkeypatch.setattr(outbox, "mark_sent", killed)
+    with pytest.raises(SystemExit):
+        send_message_batch(ids, "task-1")
+    assert smtp_sink.accepted == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENDING}
+    # when the batch runs again under the same claim (the lease lapsed, the sweeper requeued it)
+    report = send_message_batch(ids, "task-1")
+    # then the receipts mark all three sent and nothing is sent twice
+    assert report.sent == 3 and smtp_sink.accepted == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}

@@ -36,6 +36,19 @@ def unsubscribe_link(message) -> str:
     return message["List-Unsubscribe"].strip().strip("<>")
 
 
+def mark_sent_fails_once(monkeypatch, error: BaseException) -> None:
+    """The next ``outbox.mark_sent`` raises ``error`` (the database gone, the worker killed), later ones work."""
+    from alerts import outbox
+
+    mark_sent = outbox.mark_sent
+
+    def fails(*args, **kwargs):
+        monkeypatch.setattr(outbox, "mark_sent", mark_sent)
+        raise error
+
+    monkeypatch.setattr(outbox, "mark_sent", fails)
+
+
 def message_ids(alerts: list[Alert]) -> list[int]:
     return sorted({a.message_id for a in alerts})
 
@@ -168,17 +181,9 @@ def test_a_message_the_database_failed_to_mark_sent_is_not_sent_again(smtp_sink,
     # given a pending message, and PostgreSQL gone just after the SMTP server accepted it
     from django.db import OperationalError
 
-    from alerts import outbox
-
     user("f@x.test", follows=("AAPL",))
     ids = message_ids(scan_at(AS_OF, signal_dict(ff=0.3)))
-    mark_sent = outbox.mark_sent
-
-    def database_gone(*args, **kwargs):
-        monkeypatch.setattr(outbox, "mark_sent", mark_sent)
-        raise OperationalError("server closed the connection unexpectedly")
-
-    monkeypatch.setattr(outbox, "mark_sent", database_gone)
+    mark_sent_fails_once(monkeypatch, OperationalError("server closed the connection unexpectedly"))
     with pytest.raises(OperationalError):
         send_message_batch(ids, "task-1")
     # when the task retries under the same claim
@@ -480,19 +485,11 @@ def test_a_worker_killed_before_its_group_is_marked_sends_nothing_twice(
     smtp_sink, monkeypatch, shared_state_reset, settings
 ):
     # given three pending messages, and a worker that dies where it would mark its group sent
-    from alerts import outbox
-
     settings.ALERT_MARK_SENT_EVERY = 10
     for i in range(3):
         user(f"k{i}@x.test", follows=("AAPL",))
     ids = message_ids(scan_at(AS_OF, signal_dict(ff=0.3)))
-    mark_sent = outbox.mark_sent
-
-    def killed(*args, **kwargs):
-        monkeypatch.setattr(outbox, "mark_sent", mark_sent)
-        raise SystemExit("SIGKILL")
-
-    monkeypatch.setattr(outbox, "mark_sent", killed)
+    mark_sent_fails_once(monkeypatch, SystemExit("SIGKILL"))
     with pytest.raises(SystemExit):
         send_message_batch(ids, "task-1")
     assert smtp_sink.accepted == 3

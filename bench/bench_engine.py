@@ -1,6 +1,10 @@
 """Signal engine benchmarks: the whole-chain compute, the snapshot parser, a full chain from the
 vendor's response bytes to signals against a plain per-contract loop, and the IV solver against
-vollib's scalar solver (same inputs, same run)."""
+vollib's scalar solver (same inputs, same run).
+
+The full chain (2026-12-01, 2-core machine): 16.8 ms with msgspec structs, 9.3 with the C reader
+(scanner/polygon/_fastscan.c: reading 4.3 CPU ms, checks and join about 1.3, scan_chain 3.2 of
+which the IV solve about 2, mostly numpy's per-call overhead). The goal names the reader used."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from scanner.engine.chain import OptionChain
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import scan_chain
 from scanner.engine.timing import trading_date, utc_from_ns, years_to_expiry
+from scanner.polygon import decode
 from scanner.polygon.decode import chain_from_pages, decode_snapshot_page
 from scanner.polygon.parse import parse_snapshot_pages
 
@@ -187,6 +192,7 @@ def run() -> list[dict]:
     parse_ms = _median_ms(lambda: parse_snapshot_pages(pages[len(pages) // 2]), 51)
     snapshot_ms = _median_ms(lambda: scan_chain(parse_snapshot_pages(pages), config), 7)
     full = _full_chain_from_bytes(pages, config)
+    reader = "the C reader" if decode._fastscan is not None else "msgspec (the C reader is not built)"
     bytes_ms, naive_ms, orjson_loop_ms = full["ours"], full["naive"], full["orjson_loop"]
 
     price, strike, years, vol, is_call = _iv_quotes()
@@ -236,8 +242,9 @@ def run() -> list[dict]:
             "baseline": naive_ms,
             "ratio": naive_ms / bytes_ms,
             "goal": (
-                f"<= 10 (40 pages' response bytes, 10,000 contracts -> signals; CPU time {full['ours_cpu']:.1f} ms"
-                f" of which scan_chain {full['scan_cpu']:.1f}; baseline: json.loads + per-contract loop)"
+                f"<= 10 (40 pages' response bytes, 10,000 contracts -> signals, read by {reader}; CPU time"
+                f" {full['ours_cpu']:.1f} ms of which scan_chain {full['scan_cpu']:.1f};"
+                " baseline: json.loads + per-contract loop)"
             ),
         },
         {

@@ -1,22 +1,30 @@
 """A chain snapshot page's response bytes -> its ``PageColumns``, with no dict per contract.
 
-The fast path decodes the bytes (msgspec) into small structs that name only the fields the engine
-reads, with the types the vendor documents; the vendor's other fields are skipped unread. The
-columns are then cut out of the structs a field at a time and every check ``parse.page_columns``
-makes row by row is made on whole columns, in the same order, so each dropped row gets the same
-reason. A page the strict types refuse (a string where a number belongs, a list where an object
-belongs, an integer beyond 64 bits...) is decoded again as plain JSON and read row by row by
-``parse.page_columns``: odd pages cost more, never differ. (One difference remains, on invalid
-JSON only: a number too large for a double in a field we skip is skipped here, refused by orjson.)
+Three ways, fastest first; each declines what it cannot read exactly and hands it to the next, so
+odd pages cost more and never differ:
 
-Measured on the 40-page, 10,000-contract chain of bench/bench_engine.py (CPU ms on the 2-core
-machine, 2026-12-01): orjson builds the dicts in 15 to 28 (the garbage collector walks them),
-msgspec these structs in about 10 (13 were they tracked by the collector), of which about 4.4 is
-reading the 4.7 MB at all (a decoder that skips every field); cutting the columns out and checking
-them costs about 6, joining the pages 0.7, the row-by-row reader about 23. Decoding only what
-picks the expiries a scan reads (each row's expiry, its quote and underlying stamps and the price,
-which set the snapshot's time and price) already costs 6.9; with every field the drop counts need,
-8.8: building columns for the picked rows alone would save little of the 16.
+1. ``_fastscan`` (C, ``_fastscan.c``, built by ``make install``): a JSON reader specialised for this
+   schema fills the columns the engine reads while it checks and skips every other value. It
+   declines anything unusual (values of another type than documented, a known key twice, escapes
+   or non-ASCII bytes in strings, integers beyond 64 bits, magnitudes near a double's limits,
+   invalid JSON). Absent when no C compiler was found at install.
+2. msgspec: the bytes into small structs that name only the fields the engine reads, with the
+   types the vendor documents; the columns are then cut out of the structs a field at a time.
+3. A page the strict types refuse (a string where a number belongs, a list where an object
+   belongs, an integer beyond 64 bits...) is decoded again as plain JSON and read row by row by
+   ``parse.page_columns``. (One difference remains between 2 and 3, on invalid JSON only: a number
+   too large for a double in a field we skip is skipped by msgspec, refused by orjson.)
+
+Ways 1 and 2 end in ``_checked``: every check ``parse.page_columns`` makes row by row, made on whole
+columns in the same order, so each dropped row gets the same reason.
+
+Measured on the 40-page, 10,000-contract chain of bench/bench_engine.py (CPU ms on the noisy 2-core
+machine, 2026-12-01): the C reader reads the 4.7 MB into columns in about 4.3 and the checks and
+join take about 1.3 more; msgspec builds the structs in 9 to 10 (a decoder skipping every field
+already takes 2.6 to 4.4), cutting the columns out of them 5 to 6; orjson's dicts 15 to 28 (the
+garbage collector walks them); the row-by-row reader about 23. Tried and left: polars ``read_json``
+with the schema given, 15.8 just to read; pyarrow's JSON reader, 136; pysimdjson, 3.1 to parse and
+about 3.2 more for each field read out of its proxies.
 """
 
 from __future__ import annotations
@@ -34,6 +42,11 @@ from scanner.engine.chain import OptionChain
 
 from .errors import MalformedResponseError
 from .parse import PageColumns, chain_from_columns, expiry_day, page_columns
+
+try:
+    from . import _fastscan
+except ImportError:  # not built (``make install`` found no C compiler): msgspec reads every page
+    _fastscan = None
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 # Not a day number a parsed date can have (date.min..date.max is about ±1e6 days).
@@ -104,6 +117,21 @@ class _TickerPage(msgspec.Struct, gc=False):
     results: list[_TickerRow] | None = None
 
 
+# The columns of _fastscan.scan_page, in its order (_fastscan.c names them too).
+_F_STRIKE, _F_SHARES, _F_PRICE, _F_BID, _F_ASK, _F_IV, _F_DELTA, _F_OI, _F_VOLUME = range(9)
+_I_PRICE_NS, _I_QUOTE_NS, _I_EXPIRY, _I_KIND, _I_DETAILS = range(5)
+
+
+@dataclass(frozen=True)
+class _Scanned:
+    """A page as _fastscan read it: float and int columns, one row each, and the distinct expiry
+    texts its expiry column indexes (-1: none)."""
+
+    floats: np.ndarray
+    ints: np.ndarray
+    texts: list[str]
+
+
 _DECODER = msgspec.json.Decoder(_Page)
 _TICKER_DECODER = msgspec.json.Decoder(_TickerPage)
 _NO_DETAILS, _NO_QUOTE, _NO_UNDERLYING = _Details(), _Quote(), _Underlying()
@@ -129,6 +157,7 @@ class SnapshotPage:
     _texts: list[str | None] | None = field(default=None, repr=False)  # each row's expiration_date
     _listed: set[str | None] | None = field(default=None, repr=False)  # the distinct ones
     _columns: PageColumns | None = field(default=None, repr=False)
+    _scanned: _Scanned | None = field(default=None, repr=False)
 
     def columns(self) -> PageColumns:
         """This page alone as columns."""
@@ -137,6 +166,20 @@ class SnapshotPage:
 
 def decode_snapshot_page(raw: bytes) -> SnapshotPage:
     """Raises MalformedResponseError when the bytes are not a JSON object or 'results' is not a list."""
+    scanned = _fastscan.scan_page(raw) if _fastscan is not None else None
+    if scanned is not None:
+        count, floats, ints, texts, cursor = scanned
+        return SnapshotPage(
+            raw,
+            None if cursor is None else orjson.loads(raw[cursor[0] : cursor[1]]),
+            count,
+            _dates(set(texts)),
+            _scanned=_Scanned(
+                np.frombuffer(floats, dtype=np.float64).reshape(_fastscan.N_FLOATS, count),
+                np.frombuffer(ints, dtype=np.int64).reshape(_fastscan.N_INTS, count),
+                texts,
+            ),
+        )
     try:
         page = _DECODER.decode(raw)
     except msgspec.DecodeError:
@@ -169,33 +212,69 @@ def pages_columns(pages: Iterable[SnapshotPage], tickers: bool = True) -> list[P
 
 
 def _runs(pages: Iterable[SnapshotPage], tickers: bool) -> Iterator[PageColumns]:
-    """Consecutive fast-decoded pages as one set of columns (no rule cares where a page ends), the
-    others as they are."""
+    """Consecutive pages read alike (by _fastscan, or by msgspec) as one set of columns (no rule
+    cares where a page ends), the others as they are."""
     run: list[SnapshotPage] = []
     for page in pages:
-        if page._rows is not None:
+        if run and _way(page) != _way(run[0]):
+            yield from _run_columns(run, tickers)
+            run = []
+        if _way(page):
             run.append(page)
-            continue
-        yield from _run_columns(run, tickers)
-        run = []
-        yield page.columns()
+        else:
+            yield page.columns()
     yield from _run_columns(run, tickers)
+
+
+def _way(page: SnapshotPage) -> str | None:
+    return "scanned" if page._scanned is not None else "structs" if page._rows is not None else None
 
 
 def _run_columns(run: list[SnapshotPage], tickers: bool) -> Iterator[PageColumns]:
     if not run:
         return
-    rows = run[0]._rows if len(run) == 1 else [row for page in run for row in page._rows]
-    try:
-        columns = _columns(rows, _expiry_column(run))
-    except OverflowError:  # an integer beyond 64 bits where the row reader refuses it too
-        columns = None
+    if run[0]._scanned is not None:
+        columns = _scanned_columns([page._scanned for page in run])
+    else:
+        rows = run[0]._rows if len(run) == 1 else [row for page in run for row in page._rows]
+        try:
+            columns = _columns(rows, _expiry_column(run))
+        except OverflowError:  # an integer beyond 64 bits where the row reader refuses it too
+            columns = None
     if columns is None:
         yield from (_decode_slowly(page.raw).columns() for page in run)
     elif tickers:
         yield replace(columns, **_run_tickers(run))
     else:
         yield columns
+
+
+def _scanned_columns(run: list[_Scanned]) -> PageColumns:
+    """The columns of pages _fastscan read: already one array per field, with NaN (numbers), 0
+    (stamps) and -1 (expiry, type) standing for absent values, as the checks below read them."""
+    if not any(page.ints.shape[1] for page in run):
+        return page_columns({})
+    floats = run[0].floats if len(run) == 1 else np.concatenate([page.floats for page in run], axis=1)
+    ints = run[0].ints if len(run) == 1 else np.concatenate([page.ints for page in run], axis=1)
+    codes = {text: _expiry_code(text) for page in run for text in page.texts}
+    # Each page's expiry indexes through its own texts; the appended code is index -1's (none).
+    expiry = [np.array([codes[text] for text in page.texts] + [_MISSING_DAY])[page.ints[_I_EXPIRY]] for page in run]
+    return _checked(
+        expiry=expiry[0] if len(run) == 1 else np.concatenate(expiry),
+        no_details=ints[_I_DETAILS] == 0,
+        kind=ints[_I_KIND],
+        strike=floats[_F_STRIKE],
+        share=floats[_F_SHARES],
+        price=floats[_F_PRICE],
+        price_stamp=ints[_I_PRICE_NS],
+        bid=floats[_F_BID],
+        ask=floats[_F_ASK],
+        quote_ns=ints[_I_QUOTE_NS],
+        iv=floats[_F_IV],
+        delta=floats[_F_DELTA],
+        open_interest=floats[_F_OI],
+        volume=floats[_F_VOLUME],
+    )
 
 
 def _expiry_column(run: list[SnapshotPage]) -> np.ndarray:
@@ -323,7 +402,6 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
     standard = hundreds == count or hundreds + shares.count(None) == count
     share = None if standard else _floats(shares)
 
-    # Underlying: the newest stamp and its price; absent stamps count as 0.
     underlyings = [row.underlying_asset for row in rows]
     try:
         prices = [u.price for u in underlyings]
@@ -334,12 +412,6 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
     price, price_stamp = _floats(_same(prices)), _ints(_same(stamps))
     if price.size != price_stamp.size:
         price, price_stamp = _floats(prices), _ints(stamps)
-    eligible = np.flatnonzero((price > 0) & (price_stamp >= -1))
-    page_price, page_price_ns = np.nan, -1
-    if eligible.size:
-        newest = price_stamp[eligible].max()
-        last = eligible[price_stamp[eligible] == newest][-1]  # equal stamps: the later row wins
-        page_price, page_price_ns = float(price[last]), int(newest)
 
     quotes = [row.last_quote for row in rows]
     try:
@@ -347,10 +419,6 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
     except AttributeError:
         quotes = _filled(quotes, _NO_QUOTE)
         bid = _floats([q.bid for q in quotes])
-    ask = _floats([q.ask for q in quotes])
-    quote_ns = _ints([q.last_updated for q in quotes])
-    quote_ns[quote_ns < 0] = 0
-    newest_ns = max(0, int(price_stamp.max()), int(quote_ns.max()))
 
     # Greeks and the day's bar: often absent from every row (a plan without them).
     try:
@@ -361,6 +429,58 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
         volume = _floats([row.day.volume for row in rows])
     except AttributeError:
         volume = _nested_floats([row.day for row in rows], _NO_DAY)
+
+    return _checked(
+        expiry=expiry,
+        no_details=no_details,
+        kind=kind,
+        strike=strike,
+        share=share,
+        price=price,
+        price_stamp=price_stamp,
+        bid=bid,
+        ask=_floats([q.ask for q in quotes]),
+        quote_ns=_ints([q.last_updated for q in quotes]),
+        iv=_floats([row.implied_volatility for row in rows]),
+        delta=delta,
+        open_interest=_floats([row.open_interest for row in rows]),
+        volume=volume,
+    )
+
+
+def _checked(
+    *,
+    expiry: np.ndarray,
+    no_details: np.ndarray | None,
+    kind: np.ndarray,
+    strike: np.ndarray,
+    share: np.ndarray | None,
+    price: np.ndarray,
+    price_stamp: np.ndarray,
+    bid: np.ndarray,
+    ask: np.ndarray,
+    quote_ns: np.ndarray,
+    iv: np.ndarray,
+    delta: np.ndarray,
+    open_interest: np.ndarray,
+    volume: np.ndarray,
+) -> PageColumns:
+    """The rows' columns after every check ``parse.page_columns`` makes row by row, made on whole
+    columns in the same order, so each dropped row gets the same reason; and what the rows say of
+    the snapshot. Numbers are NaN where absent, stamps 0, ``kind`` -1 (else 1 call, 0 put);
+    ``no_details``, ``share``: None when no row lacks details or has a non-standard deliverable;
+    ``price`` and ``price_stamp`` may be one value standing for every row."""
+    count = expiry.size
+    # Underlying: the newest stamp and its price; absent stamps count as 0.
+    eligible = np.flatnonzero((price > 0) & (price_stamp >= -1))
+    page_price, page_price_ns = np.nan, -1
+    if eligible.size:
+        newest = price_stamp[eligible].max()
+        last = eligible[price_stamp[eligible] == newest][-1]  # equal stamps: the later row wins
+        page_price, page_price_ns = float(price[last]), int(newest)
+    if quote_ns.size and quote_ns.min() < 0:
+        quote_ns = np.maximum(quote_ns, 0)
+    newest_ns = max(0, int(price_stamp.max()), int(quote_ns.max()))
 
     # The row reader's checks in its order: a row is dropped for the first one it fails.
     checks = (
@@ -395,9 +515,9 @@ def _columns(rows: list[_Row], expiry: np.ndarray) -> PageColumns | None:
         is_call=kept(kind == 1),
         bid=kept(bid),
         ask=kept(ask),
-        vendor_iv=kept(_floats([row.implied_volatility for row in rows])),
+        vendor_iv=kept(iv),
         vendor_delta=kept(delta),
-        open_interest=kept(_floats([row.open_interest for row in rows])),
+        open_interest=kept(open_interest),
         volume=kept(volume),
         quote_time_ns=kept(quote_ns),
         dropped=dropped,

@@ -1,10 +1,13 @@
 """The chain snapshot's bytes decoded straight to columns give exactly the chain, the drop counts and
-the signals the row-by-row reader gives from the decoded JSON, whatever the vendor sends."""
+the signals the row-by-row reader gives from the decoded JSON, whatever the vendor sends: through
+the C reader (_fastscan) and through msgspec (the way when the C reader is not built or declines)."""
 
 from __future__ import annotations
 
 import copy
 import json
+import math
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,12 +19,16 @@ from hypothesis import strategies as st
 
 from scanner.engine.config import EngineConfig
 from scanner.engine.scan import scan_chain
+from scanner.polygon import decode
 from scanner.polygon.decode import chain_from_pages, decode_snapshot_page, listed_expiries
 from scanner.polygon.errors import MalformedResponseError
-from scanner.polygon.parse import parse_snapshot_pages
+from scanner.polygon.parse import page_columns, parse_snapshot_pages
+from tests.conftest import REQUIRE_SERVICES
 from tests.polygon.fake_polygon import BASE_URL
 
 SAMPLE = Path("/work/shared/polygon-samples/options-chain-snapshot.json")
+FASTSCAN = decode._fastscan
+WAYS = ["c_reader", "msgspec"]
 STAMP = 1_741_014_000_000_000_000  # 2025-03-03 15:00 UTC
 ABSENT = object()  # a key left out of the object
 
@@ -129,6 +136,19 @@ def vendor_page(messy: bool) -> st.SearchStrategy[dict]:
 page = st.one_of(vendor_page(messy=False), vendor_page(messy=True))
 
 
+@contextmanager
+def reading(way: str):
+    """Pages decoded by the C reader, or by msgspec as when the C reader is not built."""
+    if way == "c_reader" and FASTSCAN is None:
+        # CI builds it (make install): there its absence is a failure, elsewhere a skip.
+        (pytest.fail if REQUIRE_SERVICES else pytest.skip)("the C reader is not built (tools/build_fastscan.py)")
+    decode._fastscan = FASTSCAN if way == "c_reader" else None
+    try:
+        yield
+    finally:
+        decode._fastscan = FASTSCAN
+
+
 def same_chain(old, new) -> None:
     assert (old.ticker, old.underlying_price, old.as_of, old.dropped) == (
         new.ticker,
@@ -151,6 +171,7 @@ def outcome(build):
         return None, (type(error), str(error))
 
 
+@pytest.mark.parametrize("way", WAYS)
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     pages=st.lists(page, min_size=1, max_size=4),
@@ -158,13 +179,16 @@ def outcome(build):
     price=st.sampled_from([None, 101.5]),
     as_of=st.sampled_from([None, datetime(2025, 3, 3, 15, tzinfo=UTC)]),
 )
-def test_the_bytes_decoder_gives_the_row_readers_chain(pages, ticker, price, as_of):
+def test_the_bytes_decoder_gives_the_row_readers_chain(way, pages, ticker, price, as_of):
     # given the pages as the vendor's bytes (json: it writes integers of any size, as a server may)
     raws = [json.dumps(p).encode() for p in pages]
 
     # when both readers build the chain
     old, old_error = outcome(lambda: parse_snapshot_pages([orjson.loads(r) for r in raws], ticker, price, as_of))
-    new, new_error = outcome(lambda: chain_from_pages([decode_snapshot_page(r) for r in raws], ticker, price, as_of))
+    with reading(way):
+        new, new_error = outcome(
+            lambda: chain_from_pages([decode_snapshot_page(r) for r in raws], ticker, price, as_of)
+        )
 
     # then they agree, chain or error
     assert new_error == old_error
@@ -172,26 +196,30 @@ def test_the_bytes_decoder_gives_the_row_readers_chain(pages, ticker, price, as_
         same_chain(old, new)
     # and each page's own count, expiries and cursor agree with the plain JSON
     for raw, payload in zip(raws, pages):
-        decoded = decode_snapshot_page(raw)
+        with reading(way):
+            decoded = decode_snapshot_page(raw)
         results = payload.get("results") or []
         assert decoded.contracts == len(results) and decoded.next_url == payload.get("next_url")
         assert decoded.expiries == listed_expiries(results)
 
 
-def test_vendor_pages_take_the_fast_path():
+@pytest.mark.parametrize("way", WAYS)
+def test_vendor_pages_take_the_fast_path(way):
     # given the vendor's sample page and a page with absent optional fields
     sample = SAMPLE.read_bytes()
     bare = {"results": [{"details": {"contract_type": "put", "expiration_date": "2030-01-18", "strike_price": 5}}]}
 
-    # when / then both decode to structs (not through the row-by-row fallback) and read alike
+    # when / then both decode the fast way (not through the row-by-row fallback) and read alike
     for raw in (sample, orjson.dumps(bare)):
-        page = decode_snapshot_page(raw)
-        assert page._rows is not None
+        with reading(way):
+            page = decode_snapshot_page(raw)
+        assert (page._scanned if way == "c_reader" else page._rows) is not None
         old = parse_snapshot_pages(json.loads(raw), "AAPL", 150.0, datetime(2023, 1, 3, tzinfo=UTC))
         same_chain(old, chain_from_pages([page], "AAPL", 150.0, datetime(2023, 1, 3, tzinfo=UTC)))
 
 
-def test_a_full_chain_gives_the_same_signals():
+@pytest.mark.parametrize("way", WAYS)
+def test_a_full_chain_gives_the_same_signals(way):
     # given the benchmark's 40-page, 10,000-contract chain
     from bench.bench_engine import synthetic_pages
 
@@ -201,7 +229,8 @@ def test_a_full_chain_gives_the_same_signals():
 
     # when
     old = scan_chain(parse_snapshot_pages([orjson.loads(r) for r in raws]), config)
-    new = scan_chain(chain_from_pages([decode_snapshot_page(r) for r in raws]), config)
+    with reading(way):
+        new = scan_chain(chain_from_pages([decode_snapshot_page(r) for r in raws]), config)
 
     # then
     assert len(new.signals) == len(old.signals) > 0
@@ -224,3 +253,105 @@ def test_malformed_pages_are_refused_with_the_request_named(client, mocked, body
     with pytest.raises(MalformedResponseError, match=message) as caught:
         client.option_chain_pages("AAPL")
     assert "GET /v3/snapshot/options/AAPL" in str(caught.value)
+
+
+# The C reader's own ground: the same values written as a server may write them (white space, any
+# spelling of a number, escapes, keys twice, bytes beyond ASCII, deep nesting), and invalid JSON.
+def spelled_number(value: float | int) -> st.SearchStrategy[str]:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return st.just(json.dumps(value))
+    plain = json.dumps(value)
+    forms = [st.just(plain)] * 4  # the plain spelling most often
+    if isinstance(value, float) and math.isfinite(value) and value:
+        forms += [
+            st.just(f"{value:.17g}"),
+            st.just(f"{value:e}".replace("e+0", "E").replace("e-0", "e-")),
+            st.just(f"{value * 1000:.6f}e-3"),
+            st.just(f"{value:.30f}"),
+        ]
+    if isinstance(value, int):
+        forms += [st.just(f"{value}.0"), st.just(f"{value}e0"), st.just("-0" if value == 0 else plain)]
+    return st.one_of(forms)
+
+
+SPACE = st.sampled_from(["", "", " ", "\n  ", "\t", "\r\n"])
+
+
+@st.composite
+def json_text(draw, value, odd: int) -> str:
+    """``value`` as JSON text, its spelling drawn: spaces, number forms, and about one string or
+    object in ``odd`` (0: none) escaped, beyond ASCII or with a key given twice."""
+    if isinstance(value, dict):
+        members = []
+        for key, item in value.items():
+            spelled = f"{draw(spelled_string(key, odd))}{draw(SPACE)}:{draw(SPACE)}{draw(json_text(item, odd))}"
+            members.append(spelled)
+            if odd and draw(st.integers(1, odd)) == 1:  # a key twice, the later value differing
+                again = draw(json_text(draw(st.sampled_from([None, 1, "put", {}])), 0))
+                members.append(f"{json.dumps(key)}:{again}")
+        return "{" + draw(SPACE) + ("," + draw(SPACE)).join(members) + draw(SPACE) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(draw(SPACE) + draw(json_text(item, odd)) for item in value) + draw(SPACE) + "]"
+    if isinstance(value, str):
+        return draw(spelled_string(value, odd))
+    return draw(spelled_number(value))
+
+
+@st.composite
+def spelled_string(draw, text: str, odd: int) -> str:
+    if not odd or draw(st.integers(1, odd)) > 1:
+        return json.dumps(text)
+    if text and draw(st.booleans()):
+        at = draw(st.integers(0, len(text) - 1))
+        return json.dumps(text[:at])[:-1] + f"\\u{ord(text[at]):04x}" + json.dumps(text[at + 1 :])[1:]
+    return json.dumps(text + "é", ensure_ascii=False)
+
+
+odd_values = st.sampled_from(
+    [1e300, -1e-300, 2**63 - 1, -(2**63), 2**64, 0.1, 123456789012345678901234567890.5, -0.0, 5e-324, [[[[1]]]]]
+)
+
+
+@st.composite
+def odd_page(draw) -> bytes:
+    payload = draw(vendor_page(messy=draw(st.integers(0, 3)) == 0))  # messy rows mostly make it decline
+    if payload.get("results") and draw(st.booleans()):
+        row = draw(st.sampled_from(payload["results"]))
+        if isinstance(row, dict):
+            row[draw(st.sampled_from(["implied_volatility", "open_interest", "fmv"]))] = draw(odd_values)
+    if draw(st.booleans()):
+        payload["next_url"] = draw(st.sampled_from(["https://x/v3?cursor=YQ&b=1", "a\\u0026b", None, 5, ["x"]]))
+    text = draw(json_text(payload, draw(st.sampled_from([0, 0, 300, 30])))).encode()
+    cut = draw(st.sampled_from([None] * 8 + [-1, len(text) // 2]))  # now and then invalid JSON
+    return text if cut is None else text[:cut]
+
+
+@pytest.mark.skipif(FASTSCAN is None and not REQUIRE_SERVICES, reason="the C reader is not built")
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw=odd_page())
+def test_the_c_reader_reads_a_page_as_the_row_reader_or_declines_it(raw):
+    # when the C reader reads the page (it returns None for a page it leaves to the exact readers)
+    assert FASTSCAN is not None, "the C reader is not built (tools/build_fastscan.py)"
+    scanned = FASTSCAN.scan_page(raw)
+
+    # then a page it reads is valid JSON, and gives the row reader's columns, count and cursor
+    try:
+        payload = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        assert scanned is None
+        return
+    if scanned is None:
+        return
+    with reading("c_reader"):
+        page = decode_snapshot_page(raw)
+    assert page._scanned is not None
+    old, new = page_columns(payload), decode.pages_columns([page], tickers=False)[0]
+    assert (old.dropped, old.rows, old.newest_ns, old.price_ns) == (new.dropped, new.rows, new.newest_ns, new.price_ns)
+    assert old.price == new.price or (math.isnan(old.price) and math.isnan(new.price))
+    for name in ("expiry_day", "strike", "is_call", "bid", "ask", "vendor_iv", "vendor_delta", "open_interest"):
+        a, b = getattr(old, name), getattr(new, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), name
+    assert np.array_equal(old.volume, new.volume, equal_nan=True)
+    assert np.array_equal(old.quote_time_ns, new.quote_time_ns)
+    assert page.contracts == len(payload.get("results") or []) and page.next_url == payload.get("next_url")
+    assert page.expiries == listed_expiries(payload.get("results") or [])

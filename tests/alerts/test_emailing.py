@@ -304,11 +304,11 @@ def test_setups_and_digest_sections_come_strongest_first_by_the_ff_the_user_is_j
     # when a scan finds a pair whose FF comes from its earnings and one without earnings, and both are sent
     alerts = scan_at(AS_OF, with_earnings(pair="30-60", ff=0.40, ex_earnings=0.21), signal_dict(pair="30-90", ff=0.30))
     assert send_message_batch(message_ids(alerts), "task-1").sent == 2
-    # then each email leads with its user's strongest (the subject still shows that setup's FF)
+    # then each email leads with its user's strongest; a subject whose setup holds earnings names both FFs
     subjects = {m.rcpt_tos[0]: m.message()["Subject"] for m in smtp_sink.messages}
     assert subjects == {
         "ex@x.test": "AAPL: FF 0.30 on 30-90 (+1 more)",
-        "raw@x.test": "AAPL: FF 0.40 on 30-60 (+1 more)",
+        "raw@x.test": "AAPL: FF 0.40 (ex-earnings 0.21) on 30-60 (+1 more)",
     }
     # and a digest orders its tickers the same way
     person = user("quiet@x.test", follows=("AAPL", "MSFT"), quiet_hours_start=time(10), quiet_hours_end=time(12))

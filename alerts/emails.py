@@ -478,7 +478,7 @@ def send_message_batch(message_ids: Sequence[int], token: str) -> BatchReport:
     # Built as they go out: the first message does not wait for the rest of the batch.
     outgoing = (
         (
-            [message.pk],
+            [message],
             builder.message(
                 message,
                 loaded.signal_ids[message.pk],
@@ -513,7 +513,7 @@ def send_digest_batch(user_ids: Sequence[int], token: str, now: datetime) -> Bat
         first = user_messages[0]
         thresholds = {kind: _threshold(first, kind) for kind in Message.Kind.values}
         email = builder.digest(user_messages, loaded.signal_ids, thresholds, first.user.email, loaded.alert_ids)
-        outgoing.append(([m.pk for m in user_messages], email))
+        outgoing.append((user_messages, email))
     _send(outgoing, token, report)
     return report
 
@@ -583,7 +583,8 @@ def _drop_unwanted(messages: list[Message], token: str) -> tuple[list[Message], 
     return keep, len(dropped)
 
 
-def _send(outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
+def _send(outgoing: Iterable[tuple[list[Message], EmailMessage]], token: str, report: BatchReport) -> None:
+    """Each email with the messages it carries (one, or a digest's several), over one connection."""
     connection = get_connection()
     try:
         connection.open()
@@ -599,12 +600,15 @@ def _send(outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report
             pass
 
 
-def _send_each(connection, outgoing: Iterable[tuple[list[int], EmailMessage]], token: str, report: BatchReport) -> None:
+def _send_each(
+    connection, outgoing: Iterable[tuple[list[Message], EmailMessage]], token: str, report: BatchReport
+) -> None:
     receipted: list[int] = []  # accepted, their receipts kept in Redis, not yet marked sent
     try:
-        for message_ids, message in outgoing:
+        for carried, email in outgoing:
+            message_ids = [message.pk for message in carried]
             try:
-                connection.send_messages([message])
+                connection.send_messages([email])
             except smtplib.SMTPException as exc:
                 refusal = permanent_refusal(exc)
                 if refusal is None:
@@ -617,7 +621,8 @@ def _send_each(connection, outgoing: Iterable[tuple[list[int], EmailMessage]], t
             # it and marks them sent instead, so their marks can wait for a group's single UPDATE
             # (ALERT_MARK_SENT_EVERY): a 10,000-message fan-out on the 2-core machine, 467 a second with
             # an UPDATE a message, 511 with groups of 25 (bench_fanout, same run, 2026-12-01).
-            if not receipts.remember_accepted(message.extra_headers["Message-ID"]):
+            # Receipts name the messages' own Message-IDs (what a retry looks up), a digest's too.
+            if not receipts.remember_accepted([message.message_id for message in carried]):
                 report.sent += outbox.mark_sent(message_ids, token)  # no receipt: mark at once
                 continue
             receipted += message_ids

@@ -25,12 +25,16 @@ def _key(message_id_header: str) -> str:
     return f"ff:mail:accepted:{message_id_header}"
 
 
-def remember_accepted(message_id_header: str) -> bool:
-    """Whether the receipt was kept."""
+def remember_accepted(message_id_headers: Sequence[str]) -> bool:
+    """Receipts for the messages one accepted email carried (a digest carries several); whether they
+    were kept. One round trip."""
     try:
-        shared_redis().set(_key(message_id_header), 1, ex=RECEIPT_SECONDS)
+        with shared_redis().pipeline(transaction=False) as pipe:
+            for header in message_id_headers:
+                pipe.set(_key(header), 1, ex=RECEIPT_SECONDS)
+            pipe.execute()
     except redis.RedisError as exc:
-        logger.warning("could not record SMTP acceptance of %s: %s", message_id_header, exc)
+        logger.warning("could not record SMTP acceptance of %s: %s", ", ".join(message_id_headers), exc)
         return False
     return True
 

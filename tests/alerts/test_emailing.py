@@ -461,8 +461,8 @@ def test_a_transient_failure_mid_batch_still_marks_the_messages_accepted_before_
     ids = message_ids(scan_at(AS_OF, signal_dict(ff=0.3)))
     remember = receipts.remember_accepted
 
-    def fail_after_the_second(header: str) -> bool:
-        kept = remember(header)
+    def fail_after_the_second(headers: list[str]) -> bool:
+        kept = remember(headers)
         if smtp_sink.accepted == 2:
             smtp_sink.fail_next(1)  # the server's next DATA answers 451
         return kept
@@ -498,4 +498,24 @@ def test_a_worker_killed_before_its_group_is_marked_sends_nothing_twice(
     report = send_message_batch(ids, "task-1")
     # then the receipts mark all three sent and nothing is sent twice
     assert report.sent == 3 and smtp_sink.accepted == 3
+    assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}
+
+
+def test_a_digest_the_database_failed_to_mark_sent_is_not_sent_again(smtp_sink, monkeypatch, shared_state_reset):
+    # given a follower in quiet hours with two held messages, and PostgreSQL gone once the digest is accepted
+    from datetime import time
+
+    from django.db import OperationalError
+
+    person = user("quiet@x.test", follows=("AAPL", "MSFT"), quiet_hours_start=time(10), quiet_hours_end=time(12))
+    held = scan_at(AS_OF, signal_dict(ff=0.30)) + scan_at(AS_OF, signal_dict("MSFT", ff=0.35))
+    assert {a.message.status for a in held} == {Message.Status.HELD}
+    mark_sent_fails_once(monkeypatch, OperationalError("server closed the connection unexpectedly"))
+    with pytest.raises(OperationalError):
+        send_digest_batch([person.pk], "flush", AS_OF + timedelta(hours=3))
+    assert smtp_sink.accepted == 1
+    # when the flush retries under the same claim
+    report = send_digest_batch([person.pk], "flush", AS_OF + timedelta(hours=3))
+    # then both messages are marked sent from the digest's receipts and no second digest goes out
+    assert report.sent == 2 and smtp_sink.accepted == 1
     assert set(Message.objects.values_list("status", flat=True)) == {Message.Status.SENT}

@@ -63,7 +63,7 @@ def test_a_released_message_is_sent_once_with_its_message_id_and_an_accepted_one
     settings.ALERT_SEND_LEASE_SECONDS = int(LEASE.total_seconds())
     first, second = pending_messages("a@x.test", "b@x.test")
     outbox.claim_pending([first, second], "dead-task")
-    receipts.remember_accepted(Message.objects.get(pk=first).message_id)
+    receipts.remember_accepted([Message.objects.get(pk=first).message_id])
     # when the lease lapses and the released messages are sent by a new task
     released = outbox.release_lapsed_claims(timezone.now() + LEASE + timedelta(seconds=1))
     report = send_message_batch(released, "new-task")

@@ -619,8 +619,8 @@ def _send_each(
             # The window: SMTP accepted the message; a kill before the receipt is kept means a resend.
             # Once it is kept, whoever sends these messages next (a retry, the sweeper's requeue) finds
             # it and marks them sent instead, so their marks can wait for a group's single UPDATE
-            # (ALERT_MARK_SENT_EVERY): a 10,000-message fan-out on the 2-core machine, 467 a second with
-            # an UPDATE a message, 511 with groups of 25 (bench_fanout, same run, 2026-12-01).
+            # (ALERT_MARK_SENT_EVERY): a 10,000-message fan-out on the 2-core machine, 467-508 a second
+            # with an UPDATE a message, 511-535 with groups of 25 (bench_fanout, same runs, 2026-12-01).
             # Receipts name the messages' own Message-IDs (what a retry looks up), a digest's too.
             if not receipts.remember_accepted([message.message_id for message in carried]):
                 report.sent += outbox.mark_sent(message_ids, token)  # no receipt: mark at once

@@ -210,6 +210,20 @@ def test_i_closed_it_stops_the_reminders(clock, smtp_sink):
     assert not placed.close(trade, EXPIRY_OPEN)  # closing twice changes nothing
 
 
+def test_a_reminder_claimed_before_the_user_closed_the_trade_is_not_sent_on_the_retry(clock, smtp_sink):
+    # given a run that claimed the eve reminder and died before sending it
+    Client().post(placed_path(an_alert()))
+    trade = PlacedTrade.objects.get()
+    assert len(reminders.claim_due(EVE, "task-a")) == 1
+    # when the user closes the trade, then the run's retry comes
+    assert placed.close(trade, EVE + timedelta(minutes=1))
+    report = reminders.send_due_reminders(EVE + timedelta(minutes=2), "task-a")
+    # then no reminder goes out and the claimed one is cancelled
+    assert report == {"sent": 0, "cancelled": 1}
+    assert dict(trade.reminders.values_list("kind", "status")) == {"eve": "cancelled", "expiry_open": "cancelled"}
+    assert smtp_sink.accepted == 0
+
+
 def test_a_trade_placed_after_the_eve_reminder_gets_only_the_expiry_day_one(clock):
     clock.at = EVE + timedelta(minutes=1)
     Client().post(placed_path(an_alert()))

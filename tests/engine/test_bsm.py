@@ -18,6 +18,18 @@ def test_norm_cdf_matches_math_erfc_across_both_tails():
     assert np.max(np.abs(ours - reference) / reference) < 1e-12
 
 
+def test_norm_cdf_keeps_the_shape_and_nan_and_matches_table_values():
+    # given table values of Φ, a NaN, and a 2-D array
+    z = np.array([[0.0, -1.0, 1.96], [-8.0, np.nan, np.inf]])
+    # when
+    ours = norm_cdf(z)
+    # then
+    assert ours.shape == (2, 3) and np.isnan(ours[1, 1]) and ours[1, 2] == 1.0
+    table = [0.5, 0.15865525393145705, 0.9750021048517795, 6.22096057427178e-16]
+    assert np.allclose(ours.ravel()[:4], table, rtol=1e-12, atol=0)
+    assert norm_cdf(np.array([])).shape == (0,)
+
+
 def test_put_call_parity_and_delta_signs():
     # given the same strike as call and put
     s, k, t, vol, r = 100.0, 105.0, 0.25, 0.3, 0.045

@@ -81,3 +81,13 @@ def test_redis_keeps_an_append_only_file_fsynced_every_second():
     options = dict(zip(words[1::2], words[2::2], strict=False))
     assert options["--appendonly"] == "yes"
     assert options["--appendfsync"] == "everysec"
+
+
+def test_the_image_builds_the_chain_reader_and_fails_without_it():
+    # The image has no compiler at run time: the reader must be built (and required) while it has one.
+    steps = [line for line in (ROOT / "Dockerfile").read_text().splitlines() if line.strip() and line[0] != "#"]
+    build = next(i for i, line in enumerate(steps) if "tools/build_fastscan.py" in line)
+    assert "--require" in steps[build]
+    copy = next(i for i, line in enumerate(steps) if line.startswith("COPY . ."))
+    assert copy < build, "the reader's source is copied before it is built"
+    assert "_fastscan" in (ROOT / ".dockerignore").read_text(), "a host-built reader must not enter the image"

@@ -93,17 +93,12 @@ def send_due_reminders(now: datetime, token: str) -> dict:
     """
     report = {"sent": 0, "cancelled": 0}
     claimed = claim_due(now, token)
-    # A claim outlives "I closed it" (which cancels only pending reminders): a run that claimed before
-    # the user closed the trade, then died, must not remind them on its retry.
-    still_open = set(
-        PlacedTrade.objects.filter(pk__in=[r.placed_id for r in claimed], status=PlacedTrade.Status.OPEN).values_list(
-            "pk", flat=True
-        )
-    )
     outgoing = []
     for reminder in claimed:
-        trade = reminder.placed
-        if reminder.placed_id not in still_open:
+        trade = reminder.placed  # read with the claim, so its status is current
+        # A claim outlives "I closed it" (which cancels only pending reminders): a run that claimed
+        # before the user closed the trade, then died, must not remind them on its retry.
+        if trade.status != PlacedTrade.Status.OPEN:
             report["cancelled"] += _finish(reminder, token, Reminder.Status.CANCELLED, "the user closed the trade")
         elif now >= too_late(trade) or not trade.user.is_active:
             report["cancelled"] += _finish(reminder, token, Reminder.Status.CANCELLED, "too late or user inactive")
